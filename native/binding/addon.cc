@@ -1,0 +1,20 @@
+// The addon's export list. Each concept registers its own functions; per-environment state
+// (worker_threads) lives in instance data, never in statics.
+#include <napi.h>
+
+#include "crc32c_binding.h"
+
+namespace pwal {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  RegisterCrc32c(env, exports);
+  return exports;
+}
+
+}  // namespace pwal
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  return pwal::Init(env, exports);
+}
+
+NODE_API_MODULE(parallel_wal, InitAddon)

@@ -1,0 +1,157 @@
+#include "crc32c_binding.h"
+
+#include "../core/crc32c.h"
+#include "errors.h"
+
+namespace pwal {
+namespace {
+
+// Reads the bytes of a Buffer / TypedArray / DataView / ArrayBuffer without copying.
+// Returns false (with a JS exception pending) for anything else.
+bool GetBytes(napi_env env, napi_value value, const uint8_t** data, size_t* length) {
+  // Buffers and Uint8Arrays are the common case: try the typed-array path first, one call.
+  napi_typedarray_type type;
+  size_t element_count;
+  void* raw;
+  napi_value array_buffer;
+  size_t byte_offset;
+  if (napi_get_typedarray_info(env, value, &type, &element_count, &raw, &array_buffer,
+                               &byte_offset) == napi_ok) {
+    size_t element_size = 1;
+    switch (type) {
+      case napi_int16_array: case napi_uint16_array: element_size = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: element_size = 4; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: element_size = 8; break;
+      default: element_size = 1; break;
+    }
+    *data = static_cast<const uint8_t*>(raw);
+    *length = element_count * element_size;
+    return true;
+  }
+  bool is_dataview = false;
+  if (napi_is_dataview(env, value, &is_dataview) == napi_ok && is_dataview) {
+    size_t byte_length;
+    if (napi_get_dataview_info(env, value, &byte_length, &raw, &array_buffer, &byte_offset) ==
+        napi_ok) {
+      *data = static_cast<const uint8_t*>(raw);
+      *length = byte_length;
+      return true;
+    }
+  }
+  bool is_arraybuffer = false;
+  if (napi_is_arraybuffer(env, value, &is_arraybuffer) == napi_ok && is_arraybuffer) {
+    if (napi_get_arraybuffer_info(env, value, &raw, length) == napi_ok) {
+      *data = static_cast<const uint8_t*>(raw);
+      return true;
+    }
+  }
+  ThrowArgType(Napi::Env(env), "data",
+               "a Buffer, TypedArray, DataView, ArrayBuffer or string");
+  return false;
+}
+
+// Reads `initial` (undefined -> 0). Must be an integer in [0, 2^32).
+bool GetInitial(napi_env env, napi_value value, uint32_t* out) {
+  napi_valuetype t;
+  if (napi_typeof(env, value, &t) != napi_ok) return false;
+  if (t == napi_undefined) {
+    *out = 0;
+    return true;
+  }
+  if (t != napi_number) {
+    ThrowArgType(Napi::Env(env), "initial", "a number");
+    return false;
+  }
+  double d;
+  napi_get_value_double(env, value, &d);
+  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    ThrowArgRange(Napi::Env(env), "initial",
+                  "must be an integer >= 0 and <= 4294967295. Received " + std::to_string(d));
+    return false;
+  }
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
+// crc32c(data, initial?) -> number. Raw N-API: this is called per small buffer, so every
+// avoided wrapper allocation is visible in ns/call.
+napi_value Crc32c(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  if (argc < 1) argv[0] = undefined;
+  if (argc < 2) argv[1] = undefined;
+  const uint8_t* data = nullptr;
+  size_t length = 0;
+  uint32_t initial = 0;
+  if (!GetBytes(env, argv[0], &data, &length)) return nullptr;
+  if (!GetInitial(env, argv[1], &initial)) return nullptr;
+  const uint32_t crc = crc32c::Extend(initial, data, length);
+  napi_value result;
+  napi_create_uint32(env, crc, &result);
+  return result;
+}
+
+bool ParseImpl(const std::string& name, crc32c::Impl* out) {
+  for (crc32c::Impl impl : {crc32c::Impl::kPortable, crc32c::Impl::kSse42, crc32c::Impl::kAvx512,
+                            crc32c::Impl::kArm}) {
+    if (name == crc32c::ImplName(impl)) {
+      *out = impl;
+      return true;
+    }
+  }
+  return false;
+}
+
+// crc32cWith(implName, data, initial?) -> number; RangeError if the CPU cannot run it.
+Napi::Value Crc32cWith(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) {
+    ThrowArgType(env, "implementation", "a string");
+    return env.Undefined();
+  }
+  crc32c::Impl impl;
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (!ParseImpl(name, &impl) || !crc32c::ImplSupported(impl)) {
+    ThrowArgRange(env, "implementation", "is not supported on this CPU. Received '" + name + "'");
+    return env.Undefined();
+  }
+  const uint8_t* data = nullptr;
+  size_t length = 0;
+  uint32_t initial = 0;
+  if (!GetBytes(env, info[1], &data, &length)) return env.Undefined();
+  if (!GetInitial(env, info[2], &initial)) return env.Undefined();
+  return Napi::Number::New(env, crc32c::ExtendWith(impl, initial, data, length));
+}
+
+Napi::Value Crc32cImplementation(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), crc32c::ActiveImplName());
+}
+
+Napi::Value Crc32cImplementations(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (crc32c::Impl impl : {crc32c::Impl::kPortable, crc32c::Impl::kSse42, crc32c::Impl::kAvx512,
+                            crc32c::Impl::kArm}) {
+    if (crc32c::ImplSupported(impl)) out.Set(i++, Napi::String::New(env, crc32c::ImplName(impl)));
+  }
+  return out;
+}
+
+}  // namespace
+
+void RegisterCrc32c(Napi::Env env, Napi::Object exports) {
+  napi_value fn;
+  napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, Crc32c, nullptr, &fn);
+  exports.Set("crc32c", Napi::Value(env, fn));
+  exports.Set("crc32cWith", Napi::Function::New(env, Crc32cWith, "crc32cWith"));
+  exports.Set("crc32cImplementation",
+              Napi::Function::New(env, Crc32cImplementation, "crc32cImplementation"));
+  exports.Set("crc32cImplementations",
+              Napi::Function::New(env, Crc32cImplementations, "crc32cImplementations"));
+}
+
+}  // namespace pwal

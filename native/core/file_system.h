@@ -1,0 +1,72 @@
+// FileSystem: the only way the core touches files, so tests can swap in a fault-injecting one.
+//
+// Contracts:
+// - All paths are absolute or relative to the process cwd; no call changes the cwd.
+// - Implementations are thread-safe; a WritableFile is used by one thread at a time.
+// - A failed Sync() leaves the file's durability unknown: callers never Sync() it again and
+//   never rename it into place (fsyncgate); they rewrite the data into a fresh file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "status.h"
+
+namespace pwal {
+
+enum class SyncMode {
+  kNone,      // FsyncPolicy off
+  kData,      // fdatasync (FsyncPolicy normal)
+  kFull,      // fsync / F_FULLFSYNC (FsyncPolicy full)
+};
+
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  virtual Status Append(const uint8_t* data, size_t n) = 0;
+  // Gathered append of several buffers in one call (writev on POSIX).
+  virtual Status AppendV(const uint8_t* const* bufs, const size_t* lens, size_t count);
+  virtual Status Sync(SyncMode mode) = 0;
+  virtual Status Close() = 0;
+};
+
+// Advisory, exclusive, process-level lock; released on destruction.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+
+  // Creates `path`; fails with AlreadyExists if it exists (O_CREAT|O_EXCL).
+  virtual Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) = 0;
+  // Reads the whole file (callers check the size first with GetFileSize before trusting it).
+  virtual Status ReadFile(const std::string& path, std::string* out) = 0;
+  // Reads up to n bytes at offset; *read gets the count actually read.
+  virtual Status ReadAt(const std::string& path, uint64_t offset, uint8_t* buf, size_t n,
+                        size_t* read) = 0;
+  virtual Status GetFileSize(const std::string& path, uint64_t* size) = 0;
+  virtual Status FileExists(const std::string& path, bool* exists) = 0;
+  // Renames without replacing: fails with AlreadyExists when `to` exists.
+  virtual Status RenameNoReplace(const std::string& from, const std::string& to) = 0;
+  // Makes directory entries (create/rename/delete) in `dir` durable.
+  virtual Status SyncDir(const std::string& dir, SyncMode mode) = 0;
+  // Names (not paths) of the entries of `dir`.
+  virtual Status ListDir(const std::string& dir, std::vector<std::string>* names) = 0;
+  virtual Status DeleteFile(const std::string& path) = 0;
+  // Takes an exclusive advisory lock on `path` (created if missing). Locked if held elsewhere.
+  virtual Status LockFile(const std::string& path, std::unique_ptr<FileLock>* out) = 0;
+
+  // The process-wide POSIX implementation (never destroyed).
+  static FileSystem* Default();
+};
+
+// Directory part and file-name part of a path ("a/b/c.db" -> "a/b", "c.db"; "c.db" -> ".", "c.db").
+std::string DirName(const std::string& path);
+std::string BaseName(const std::string& path);
+
+}  // namespace pwal

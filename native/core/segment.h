@@ -1,0 +1,116 @@
+// Segment files: one file per non-empty epoch, "<db file name>-wal-seg-<epoch, 16 hex digits>"
+// beside the db path. Byte layouts of format versions 1 (the seed's) and 2 (default, every
+// byte checksummed, ends with the commit certificate) are specified in docs/format.md.
+//
+// CONTRACT (this header is the interface the coordinator and the binding build on; the
+// implementation lives in segment_*.cc):
+// - WriteSegment validates everything before creating any file, writes to a temporary name
+//   ("<final>.tmp-<unique>"), syncs per policy, renames without replacing, syncs the directory,
+//   and only then returns OK. On failure no file is visible under the final name and no earlier
+//   segment is touched; a file whose sync failed is abandoned, never re-synced.
+// - ReadSegment never allocates a size taken from the file before checking it against the
+//   file size; it never crashes on any content.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "file_system.h"
+#include "status.h"
+#include "wal_record.h"
+
+namespace pwal {
+
+constexpr uint32_t kSegmentMagic = 0x5057414Cu;
+constexpr uint16_t kSegmentFormatV1 = 1;
+constexpr uint16_t kSegmentFormatV2 = 2;
+
+enum class FsyncPolicy { kFull, kNormal, kOff };
+
+struct SegmentHeader {
+  uint16_t version = kSegmentFormatV2;
+  uint64_t epoch = 0;
+  uint32_t record_count = 0;
+};
+
+// The commit certificate that closes a v2 segment.
+struct CommitCertificate {
+  uint16_t format_version = kSegmentFormatV2;
+  uint64_t certificate_epoch = 0;
+  uint64_t commit_seq_lo = 0;
+  uint64_t commit_seq_hi = 0;
+  bool has_prev = false;             // false for the first segment of a log
+  uint64_t prev_durable_epoch = 0;   // link to the previous durable segment's epoch
+  std::vector<uint32_t> lane_record_counts;
+  uint32_t db_size_pages = 0;
+  uint32_t page_set_size = 0;        // distinct page ids in the segment
+  bool fallback_active = false;
+  uint32_t certificate_crc32c = 0;
+};
+
+struct SegmentWriteOptions {
+  FsyncPolicy fsync_policy = FsyncPolicy::kFull;
+  uint16_t format_version = kSegmentFormatV2;
+  // Certificate link (v2): the epoch of the previous durable segment, if any.
+  bool has_prev = false;
+  uint64_t prev_durable_epoch = 0;
+  bool fallback_active = false;
+};
+
+struct SegmentWriteResult {
+  uint64_t bytes_written = 0;
+  std::string path;
+  CommitCertificate certificate;  // v2 only
+};
+
+struct SegmentContents {
+  SegmentHeader header;
+  std::vector<WalRecord> records;                 // in replay order
+  std::optional<CommitCertificate> certificate;   // v2 only
+};
+
+std::string SegmentPath(const std::string& db_path, uint64_t epoch);
+
+struct SegmentEntry {
+  uint64_t epoch;
+  std::string path;
+};
+// Segments of db_path sorted by epoch; temporaries and foreign names are ignored.
+Status ListSegments(FileSystem* fs, const std::string& db_path, std::vector<SegmentEntry>* out);
+
+Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
+                    const SegmentWriteOptions& options, SegmentWriteResult* result);
+
+Status ReadSegment(FileSystem* fs, const std::string& path, SegmentContents* out);
+// Decodes a whole segment image held in memory (the fuzz target's entry point).
+Status DecodeSegment(const uint8_t* data, size_t size, SegmentContents* out);
+
+Status DeleteSegment(FileSystem* fs, const std::string& path);
+
+struct RecoveryOptions {
+  bool skip_corrupt = false;
+  bool delete_after_recovery = false;
+};
+
+struct RecoveryResult {
+  uint64_t segments_recovered = 0;
+  uint64_t records_applied = 0;
+  uint64_t bytes_read = 0;
+  std::vector<uint64_t> epochs;
+  std::vector<std::string> partial_segments;  // not applied (skip_corrupt, or a torn tail)
+  std::vector<CommitCertificate> certificates;
+  bool torn_tail = false;          // the last segment was torn by a crash (reported, not fatal)
+  std::string stop_reason;         // why recovery stopped early, empty when it read everything
+};
+
+Status RecoverSegments(FileSystem* fs, const std::string& db_path, const RecoveryOptions& options,
+                       RecoveryResult* result, std::vector<WalRecord>* records);
+
+// Largest epoch with a segment on disk, if any.
+Status MaxDurableEpoch(FileSystem* fs, const std::string& db_path, std::optional<uint64_t>* out);
+// Deletes every segment (and leftover temporary) of db_path; *count gets the segments deleted.
+Status CleanupSegments(FileSystem* fs, const std::string& db_path, size_t* count);
+
+}  // namespace pwal

@@ -1,0 +1,56 @@
+import { crc32c, crc32cImplementation, crc32cImplementations, crc32cWith } from '../lib';
+import { catchError } from './helpers';
+
+describe('crc32c', () => {
+  test('check value of "123456789" is 0xE3069283', () => {
+    expect(crc32c('123456789')).toBe(0xe3069283);
+    expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
+  });
+
+  test('initial continues a previous value', () => {
+    const a = Buffer.from('hello, ');
+    const b = Buffer.from('world');
+    expect(crc32c(b, crc32c(a))).toBe(crc32c(Buffer.concat([a, b])));
+  });
+
+  test('views respect their offset and length', () => {
+    const backing = Buffer.from('xx123456789yy');
+    const view = new Uint8Array(backing.buffer, backing.byteOffset + 2, 9);
+    expect(crc32c(view)).toBe(0xe3069283);
+    expect(crc32c(new DataView(backing.buffer, backing.byteOffset + 2, 9))).toBe(0xe3069283);
+    const ab = new ArrayBuffer(9);
+    new Uint8Array(ab).set(Buffer.from('123456789'));
+    expect(crc32c(ab)).toBe(0xe3069283);
+    const u32 = new Uint32Array(ab.slice(0, 8));
+    expect(crc32c(u32)).toBe(crc32c(Buffer.from('12345678')));
+  });
+
+  test('bad arguments throw typed errors naming the argument', () => {
+    const cases: Array<[() => unknown, string, string, RegExp]> = [
+      [() => crc32c(42 as never), 'TypeError', 'ERR_INVALID_ARG_TYPE', /"data"/],
+      [() => crc32c(undefined as never), 'TypeError', 'ERR_INVALID_ARG_TYPE', /"data"/],
+      [() => crc32c({} as never), 'TypeError', 'ERR_INVALID_ARG_TYPE', /"data"/],
+      [() => crc32c(Buffer.alloc(1), -1), 'RangeError', 'ERR_OUT_OF_RANGE', /"initial"/],
+      [() => crc32c(Buffer.alloc(1), 2 ** 32), 'RangeError', 'ERR_OUT_OF_RANGE', /"initial"/],
+      [() => crc32c(Buffer.alloc(1), 1.5), 'RangeError', 'ERR_OUT_OF_RANGE', /"initial"/],
+      [() => crc32c(Buffer.alloc(1), 'x' as never), 'TypeError', 'ERR_INVALID_ARG_TYPE', /"initial"/],
+      [() => crc32cWith('nope' as never, Buffer.alloc(1)), 'RangeError', 'ERR_OUT_OF_RANGE', /"implementation"/],
+    ];
+    for (const [fn, name, code, message] of cases) {
+      const err = catchError(fn);
+      expect(err.name).toBe(name);
+      expect(err.code).toBe(code);
+      expect(err.message).toMatch(message);
+    }
+  });
+
+  test('every supported implementation agrees', () => {
+    const impls = crc32cImplementations();
+    expect(impls).toContain('portable');
+    expect(impls).toContain(crc32cImplementation());
+    const data = Buffer.alloc(100000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+    const expected = crc32cWith('portable', data);
+    for (const impl of impls) expect(crc32cWith(impl, data)).toBe(expected);
+  });
+});
