@@ -4,17 +4,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const dist = path.join(__dirname, '..', 'dist');
-const source = fs.readFileSync(path.join(dist, 'index.js'), 'utf8');
-// tsc emits `exports.name = ...` or `Object.defineProperty(exports, "name", ...)` per export.
-const names = new Set();
-for (const m of source.matchAll(/Object\.defineProperty\(exports, "([A-Za-z_$][\w$]*)"/g)) names.add(m[1]);
-for (const m of source.matchAll(/^exports\.([A-Za-z_$][\w$]*) = /gm)) names.add(m[1]);
-names.delete('__esModule');
-const list = [...names].sort();
-const out = [
-  "import cjs from './index.js';",
-  `export const { ${list.join(', ')} } = cjs;`,
-  'export default cjs;',
-  '',
-].join('\n');
+// The export names are read off the built module itself (it loads the addon, which `npm install`
+// has built or found by then), so `export *` re-exports are included too.
+const names = Object.keys(require(path.join(dist, 'index.js'))).filter((n) => n !== '__esModule' && n !== 'default').sort();
+const out = ["import cjs from './index.js';", `export const { ${names.join(', ')} } = cjs;`, 'export default cjs;', ''].join('\n');
 fs.writeFileSync(path.join(dist, 'index.mjs'), out);
