@@ -47,14 +47,14 @@ export function crc32cJs(bytes: Uint8Array, initial: number): number {
   let c = ~initial;
   let i = 0;
   const n = bytes.length;
-  const end8 = n - 7;
-  for (; i < end8; i += 8) {
-    c ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+  // Eight bytes per step: the CRC's four bytes are XORed into the first four data bytes and
+  // each of the eight bytes is looked up in the table for its distance from the end of the step.
+  for (; i + 8 <= n; i += 8) {
     c =
-      T7[c & 0xff] ^
-      T6[(c >>> 8) & 0xff] ^
-      T5[(c >>> 16) & 0xff] ^
-      T4[c >>> 24] ^
+      T7[bytes[i] ^ (c & 0xff)] ^
+      T6[bytes[i + 1] ^ ((c >>> 8) & 0xff)] ^
+      T5[bytes[i + 2] ^ ((c >>> 16) & 0xff)] ^
+      T4[bytes[i + 3] ^ (c >>> 24)] ^
       T3[bytes[i + 4]] ^
       T2[bytes[i + 5]] ^
       T1[bytes[i + 6]] ^

@@ -112,25 +112,35 @@ bool ParseImpl(const std::string& name, crc32c::Impl* out) {
   return false;
 }
 
-// crc32cWith(implName, data, initial?) -> number; RangeError if the CPU cannot run it.
-Napi::Value Crc32cWith(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString()) {
-    ThrowArgType(env, "implementation", "a string");
-    return env.Undefined();
+// crc32cWith(implName, data, initial?) -> number (unsigned); RangeError if the CPU cannot run
+// it. Raw N-API as well: the benchmark calls it per buffer.
+napi_value Crc32cWith(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  char name[16];
+  size_t name_length = 0;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_length) != napi_ok) {
+    ThrowArgType(Napi::Env(env), "implementation", "a string");
+    return nullptr;
   }
   crc32c::Impl impl;
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
-  if (!ParseImpl(name, &impl) || !crc32c::ImplSupported(impl)) {
-    ThrowArgRange(env, "implementation", "is not supported on this CPU. Received '" + name + "'");
-    return env.Undefined();
+  // A name that filled the buffer was truncated: no implementation name is that long.
+  if (name_length + 1 >= sizeof name || !ParseImpl(std::string(name, name_length), &impl) ||
+      !crc32c::ImplSupported(impl)) {
+    std::string full = Napi::Value(env, argv[0]).As<Napi::String>().Utf8Value();
+    ThrowArgRange(Napi::Env(env), "implementation",
+                  "is not supported on this CPU. Received '" + full + "'");
+    return nullptr;
   }
   const uint8_t* data = nullptr;
   size_t length = 0;
   uint32_t initial = 0;
-  if (!GetBytes(env, info[1], &data, &length)) return env.Undefined();
-  if (!GetInitial(env, info[2], &initial)) return env.Undefined();
-  return Napi::Number::New(env, crc32c::ExtendWith(impl, initial, data, length));
+  if (!GetBytes(env, argv[1], &data, &length)) return nullptr;
+  if (argc >= 3 && !GetInitial(env, argv[2], &initial)) return nullptr;
+  napi_value result;
+  napi_create_uint32(env, crc32c::ExtendWith(impl, initial, data, length), &result);
+  return result;
 }
 
 Napi::Value Crc32cImplementation(const Napi::CallbackInfo& info) {
@@ -154,7 +164,8 @@ void RegisterCrc32c(Napi::Env env, Napi::Object exports) {
   napi_value fn;
   napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, Crc32c, nullptr, &fn);
   exports.Set("crc32c", Napi::Value(env, fn));
-  exports.Set("crc32cWith", Napi::Function::New(env, Crc32cWith, "crc32cWith"));
+  napi_create_function(env, "crc32cWith", NAPI_AUTO_LENGTH, Crc32cWith, nullptr, &fn);
+  exports.Set("crc32cWith", Napi::Value(env, fn));
   exports.Set("crc32cImplementation",
               Napi::Function::New(env, Crc32cImplementation, "crc32cImplementation"));
   exports.Set("crc32cImplementations",
