@@ -44,6 +44,26 @@ describe('crc32c', () => {
     }
   });
 
+  test('crc32cWith checks the implementation name and its arguments', () => {
+    const other = process.arch === 'arm64' ? 'avx512' : 'arm';
+    const cases: Array<[() => unknown, string, string, RegExp]> = [
+      [() => crc32cWith(42 as never, Buffer.alloc(1)), 'TypeError', 'ERR_INVALID_ARG_TYPE', /"implementation"/],
+      [() => crc32cWith(undefined as never, Buffer.alloc(1)), 'TypeError', 'ERR_INVALID_ARG_TYPE', /"implementation"/],
+      [() => crc32cWith('portable-but-much-longer-than-any-name' as never, Buffer.alloc(1)), 'RangeError', 'ERR_OUT_OF_RANGE', /portable-but-much-longer-than-any-name/],
+      [() => crc32cWith('portable\0' as never, Buffer.alloc(1)), 'RangeError', 'ERR_OUT_OF_RANGE', /"implementation"/],
+      [() => crc32cWith(other as never, Buffer.alloc(1)), 'RangeError', 'ERR_OUT_OF_RANGE', /"implementation"/],
+      [() => crc32cWith('portable', 7 as never), 'TypeError', 'ERR_INVALID_ARG_TYPE', /"data"/],
+      [() => crc32cWith('portable', Buffer.alloc(1), -5), 'RangeError', 'ERR_OUT_OF_RANGE', /"initial"/],
+    ];
+    for (const [fn, name, code, message] of cases) {
+      const err = catchError(fn);
+      expect([err.name, err.code]).toEqual([name, code]);
+      expect(err.message).toMatch(message);
+    }
+    expect(crc32cWith('portable', '123456789')).toBe(0xe3069283);
+    expect(crc32cWith('portable', Buffer.from('56789'), crc32cWith('portable', '1234'))).toBe(0xe3069283);
+  });
+
   test('every supported implementation agrees', () => {
     const impls = crc32cImplementations();
     expect(impls).toContain('portable');

@@ -83,18 +83,39 @@ const char* ImplName(Impl impl) {
   return "unknown";
 }
 
-bool ImplSupported(Impl impl) {
-  switch (impl) {
-    case Impl::kPortable: return true;
+namespace {
+// CPUID traps to the hypervisor in a VM (tens of microseconds), so the answers are computed once.
+struct Support {
+  bool sse42 = false;
+  bool avx512 = false;
+  bool arm = false;
+};
+Support DetectSupport() {
+  Support s;
 #if defined(__x86_64__)
-    case Impl::kSse42: return CpuHasSse42();
-    case Impl::kAvx512: return CpuHasAvx512Vpclmul();
+  s.sse42 = CpuHasSse42();
+  s.avx512 = CpuHasAvx512Vpclmul();
 #endif
 #if defined(__aarch64__)
-    case Impl::kArm: return CpuHasArmCrc();
+  s.arm = CpuHasArmCrc();
 #endif
-    default: return false;
+  return s;
+}
+const Support& CachedSupport() {
+  static const Support support = DetectSupport();  // thread-safe one-time initialisation
+  return support;
+}
+}  // namespace
+
+bool ImplSupported(Impl impl) {
+  const Support& s = CachedSupport();
+  switch (impl) {
+    case Impl::kPortable: return true;
+    case Impl::kSse42: return s.sse42;
+    case Impl::kAvx512: return s.avx512;
+    case Impl::kArm: return s.arm;
   }
+  return false;
 }
 
 Impl ActiveImpl() {

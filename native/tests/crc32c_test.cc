@@ -80,6 +80,59 @@ TEST_P(Crc32cImplTest, LargeInputsMatchPortable) {
   }
 }
 
+// The accelerated implementations switch strategy at fixed sizes: SSE4.2 three-way blocks of
+// 48, 192, 1536 and 12288 bytes; the AVX-512 fused loop from 3 iterations of 376 bytes, with
+// 256-byte vector steps, three 40-byte scalar streams per iteration and a remainder. Every length
+// within +-24 of each threshold (and of sums of them) must agree with the portable code, at
+// several alignments and with a non-zero initial value.
+TEST_P(Crc32cImplTest, LengthsAroundThresholds) {
+  std::mt19937_64 rng(11);
+  std::vector<uint8_t> buf = testing::RandomBytes(&rng, 70000);
+  std::vector<size_t> bases = {8,    16,   48,   96,   144,  192,   240,   384,   576,
+                               1128, 1536, 1576, 1880, 3072, 12288, 24576, 12288 + 1536 + 192 + 48,
+                               65536};
+  for (size_t m = 1; m <= 12; ++m) bases.push_back(376 * m);
+  for (size_t base : bases) {
+    for (size_t len = base > 24 ? base - 24 : 0; len <= base + 24; ++len) {
+      for (size_t align : {size_t{0}, size_t{3}, size_t{8}, size_t{61}}) {
+        const uint32_t init = static_cast<uint32_t>(rng());
+        ASSERT_EQ(Run(init, buf.data() + align, len),
+                  crc32c::ExtendPortable(init, buf.data() + align, len))
+            << "len=" << len << " align=" << align << " init=" << init;
+      }
+    }
+  }
+}
+
+TEST_P(Crc32cImplTest, RandomLengthsAndInitialValues) {
+  std::mt19937_64 rng(13);
+  std::vector<uint8_t> buf = testing::RandomBytes(&rng, 200000);
+  for (int i = 0; i < 600; ++i) {
+    const size_t align = rng() % 64;
+    // Mostly short and medium lengths, some long ones.
+    const size_t len = (i % 10 == 0) ? rng() % 190000 : rng() % 8000;
+    const uint32_t init = static_cast<uint32_t>(rng());
+    ASSERT_EQ(Run(init, buf.data() + align, len),
+              crc32c::ExtendPortable(init, buf.data() + align, len))
+        << "len=" << len << " align=" << align << " init=" << init;
+  }
+}
+
+// A single flipped bit anywhere in a long input changes the value (the vector lanes, the scalar
+// streams and the remainder each see some of these positions).
+TEST_P(Crc32cImplTest, DetectsEveryFlippedBitPosition) {
+  std::mt19937_64 rng(17);
+  std::vector<uint8_t> buf = testing::RandomBytes(&rng, 5000);
+  const uint32_t clean = Run(0, buf.data(), buf.size());
+  for (size_t pos = 0; pos < buf.size(); pos += 7) {
+    buf[pos] ^= static_cast<uint8_t>(1u << (pos % 8));
+    ASSERT_NE(Run(0, buf.data(), buf.size()), clean) << "pos=" << pos;
+    ASSERT_EQ(Run(0, buf.data(), buf.size()), crc32c::ExtendPortable(0, buf.data(), buf.size()))
+        << "pos=" << pos;
+    buf[pos] ^= static_cast<uint8_t>(1u << (pos % 8));
+  }
+}
+
 TEST_P(Crc32cImplTest, ExtendIsConcatenation) {
   std::mt19937_64 rng(9);
   std::vector<uint8_t> buf = testing::RandomBytes(&rng, 10000);
