@@ -10,6 +10,12 @@
         "native/core/crc32c_avx512.cc",
         "native/core/crc32c_arm.cc",
         "native/core/wal_record.cc",
+        "native/core/file_system.cc",
+        "native/core/file_system_posix.cc",
+        "native/core/fault_file_system.cc",
+        "native/core/segment_codec.cc",
+        "native/core/segment.cc",
+        "native/core/segment_recovery.cc",
         "native/binding/errors.cc",
         "native/binding/crc32c_binding.cc",
         "native/binding/addon.cc"
