@@ -18,6 +18,8 @@
         "native/core/segment_recovery.cc",
         "native/binding/errors.cc",
         "native/binding/crc32c_binding.cc",
+        "native/binding/segment_convert.cc",
+        "native/binding/segment_binding.cc",
         "native/binding/addon.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
