@@ -3,6 +3,47 @@ export { crc32c, crc32cImplementation, crc32cImplementations, crc32cWith } from 
 export type { Crc32cImplementation, Crc32cInput } from './crc32c';
 export { nativeAddonPath } from './native';
 export {
+  cleanupSegments,
+  cleanupSegmentsSync,
+  decodeSegment,
+  deleteSegment,
+  deleteSegmentSync,
+  iterateSegmentRecords,
+  listSegments,
+  listSegmentsSync,
+  maxDurableEpoch,
+  maxDurableEpochSync,
+  readSegment,
+  readSegmentSync,
+  recoverAndApplySegments,
+  recoverAndApplySegmentsSync,
+  recoverSegments,
+  recoverSegmentsSync,
+  segmentPath,
+  writeSegment,
+  writeSegmentSync,
+} from './segments';
+export type { SegmentContents, SegmentRecovery } from './segments';
+export { SegmentHeader, SEGMENT_HEADER_SIZE, SEGMENT_MAGIC } from './segment-header';
+export type {
+  EpochBatch,
+  FsyncPolicy,
+  IterateSegmentOptions,
+  ParallelWalCommitCertificate,
+  SegmentEntry,
+  SegmentFormatVersion,
+  SegmentIterationSummary,
+  SegmentRecoveryOptions,
+  SegmentRecoveryResult,
+  TxnToken,
+  TxnTokenInput,
+  U64Input,
+  WalRecord,
+  WalRecordInput,
+  WriteSegmentOptions,
+} from './segment-types';
+export type { CodedError } from './segment-validate';
+export {
   ParallelWal,
   ParallelWalCoordinator,
   parallelWalCoordinatorForPath,
@@ -15,10 +56,10 @@ export type {
   ParallelWalBatch,
   ParallelWalFrame,
   StartOptions,
-  TxnToken,
+  WalTxnToken,
   WaitOptions,
 } from './wal';
 export { DEFAULT_WAL_OPTIONS, resolveWalOptions } from './options';
-export type { FlushPolicy, FormatVersion, FsyncPolicy, OverflowPolicy, ParallelWalOptions, ResolvedWalOptions } from './options';
+export type { FlushPolicy, FormatVersion, OverflowPolicy, ParallelWalOptions, ResolvedWalOptions } from './options';
 export { WalError, isWalError } from './errors';
 export type { WalErrorCode } from './errors';

@@ -16,7 +16,7 @@ import {
 import { type EpochDeferred, EpochWaiters } from './wal-waiters';
 
 /** A transaction's identity: `id` is a u64 != 0, `epoch` a u32. */
-export interface TxnToken {
+export interface WalTxnToken {
   /** Transaction id, non-zero. A number must be a safe integer; use a bigint beyond 2^53. */
   id: number | bigint;
   /** Transaction epoch (u32). @default 0 */
@@ -35,7 +35,7 @@ export interface ParallelWalFrame {
 
 /** A transaction's frames, appended atomically (all or nothing) to the caller's slot. */
 export interface ParallelWalBatch {
-  txnToken: TxnToken;
+  txnToken: WalTxnToken;
   /** The commit sequence (u64): number (safe integer) or bigint. */
   commitSeq: number | bigint;
   frames: readonly ParallelWalFrame[];
