@@ -36,6 +36,7 @@ class EpochCoordinator {
 
   size_t slot_count() const { return pool_.size(); }
   BufferPool& pool() { return pool_; }
+  const BufferPool& pool() const { return pool_; }
 
   uint64_t CurrentEpoch() const { return current_.load(std::memory_order_acquire); }
   uint64_t CurrentAppendEpoch() const { return append_.load(std::memory_order_acquire); }
@@ -43,12 +44,19 @@ class EpochCoordinator {
   bool IsDurable(uint64_t epoch) const;
 
   // Appends to `slot`; records are tagged with the slot's append epoch (returned in *epoch).
-  AppendOutcome Append(size_t slot, std::vector<WalRecord>* records, uint64_t* epoch);
+  AppendOutcome Append(size_t slot, std::vector<WalRecord>* records, uint32_t db_size_if_commit,
+                       uint64_t* epoch);
+  // Every slot refuses appends from now on (kClosed).
+  void CloseIntake();
+  // True if any slot's fallback latch is set.
+  bool AnyFallbackLatched() const;
 
   // Returns the new current epoch; the sealed one is the return value - 1.
   uint64_t AdvanceEpoch();
-  // Collects epoch e. Returns the number of slots that held records for it.
-  size_t FlushEpoch(uint64_t epoch, EpochBatch* out);
+  // Collects epoch e into *out (records, per-slot counts of contributing slots, db size).
+  // *taken (may be null) gets the records that left the lanes, dropped aborted ones included.
+  // Returns the number of slots that contributed. Call CompleteEpoch(e - 1) first.
+  size_t FlushEpoch(uint64_t epoch, EpochBatch* out, size_t* taken = nullptr);
   void CompleteEpoch(uint64_t epoch);
   // Drops every buffered record (Close(abort)).
   void DiscardAll();

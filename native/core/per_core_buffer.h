@@ -43,6 +43,7 @@ enum class AppendOutcome {
   kFull,              // BlockWriter: does not fit
   kFallback,          // AllocateOverflow exhausted: fallback latched, drain required
   kTooLarge,          // the batch can never fit in an empty lane
+  kClosed,            // intake closed (Wal::Close)
 };
 const char* AppendOutcomeName(AppendOutcome o);
 
@@ -64,17 +65,23 @@ class PerCoreWalBuffer {
   PerCoreWalBuffer(size_t slot_index, const BufferConfig& config, uint64_t append_epoch);
 
   // Appends all of *records (moved from on success) tagging each with the slot's append epoch,
-  // which is returned in *epoch. All or nothing.
-  AppendOutcome Append(std::vector<WalRecord>* records, uint64_t* epoch);
+  // which is returned in *epoch. db_size_if_commit: largest db size of the batch (0 = none);
+  // the lane keeps the maximum for the epoch's batch. All or nothing.
+  AppendOutcome Append(std::vector<WalRecord>* records, uint32_t db_size_if_commit,
+                       uint64_t* epoch);
+  // After this every Append returns kClosed (taken under the slot lock: a barrier).
+  void CloseIntake();
 
   // Seals the active lane with `epoch` if it is non-empty, and moves the slot's append epoch to
   // epoch + 1 either way. Returns true if a lane was sealed.
   bool Seal(uint64_t epoch);
 
-  // If the flush lane is Sealed{epoch}: marks it Flushing, moves its records (those with an
-  // end_seq) into *out and returns their count via *count (dropped aborted records excluded).
-  // Returns false when this slot holds nothing for `epoch`.
-  bool BeginFlush(uint64_t epoch, std::vector<WalRecord>* out, size_t* count);
+  // If the flush lane is Sealed{epoch}: marks it Flushing, appends its records that have an
+  // end_seq to *out (aborted ones are dropped), *kept gets how many were kept, *taken how many
+  // left the lane (kept + dropped), *db_size the lane's largest dbSizeIfCommit.
+  // Returns false (outputs zero) when this slot holds nothing for `epoch`.
+  bool BeginFlush(uint64_t epoch, std::vector<WalRecord>* out, size_t* kept, size_t* taken,
+                  uint32_t* db_size);
   // Frees the flush lane (Flushing{epoch} -> Writable), clears the fallback latch if the lane
   // that latched it was drained, and promotes an active lane sealed in place.
   void CompleteFlush(uint64_t epoch);
@@ -97,6 +104,7 @@ class PerCoreWalBuffer {
     uint64_t epoch = 0;
     std::vector<WalRecord> records;
     size_t bytes = 0;
+    uint32_t db_size = 0;
   };
   Lane& active_lane() { return lanes_[active_]; }
   Lane& flush_lane() { return lanes_[active_ ^ 1]; }
@@ -109,6 +117,7 @@ class PerCoreWalBuffer {
   Lane lanes_[2];
   unsigned active_ = 0;
   uint64_t append_epoch_;
+  bool intake_closed_ = false;
   std::atomic<bool> fallback_{false};
   std::atomic<uint64_t> contention_{0};
   std::atomic<uint64_t> overflow_appends_{0};

@@ -66,6 +66,9 @@ struct WalOptions {
   uint16_t format_version = kSegmentFormatV2;
   uint32_t max_write_attempts = 3;   // >= 1; each attempt writes a fresh temporary file
   bool start_flusher = true;         // Open starts the flusher thread (seed: created stopped)
+  // Open deletes a newest segment that does not decode (a torn tail from a crash; never
+  // acknowledged) so the log continues from a valid chain. Off: Open fails with Corruption.
+  bool discard_torn_tail = true;
   FileSystem* fs = nullptr;          // nullptr = FileSystem::Default(); must outlive the Wal
   PublishFn publish;                 // tests only; empty = WriteSegment on fs
 };
@@ -199,6 +202,10 @@ class Wal {
   // waiter exists for an epoch > DurableEpoch() (again after each event while one remains).
   // Any thread, cheap (no syscall unless the flusher sleeps).
   void RequestFlush();
+  // RequestFlush for a waiter of `epoch`: always asks for the next transition to be reported,
+  // but only asks for a seal when `epoch` is not sealed yet (epoch >= CurrentEpoch()), so a
+  // waiter of an epoch already being written costs nothing extra.
+  void RequestFlushFor(uint64_t epoch);
 
   // Stops intake (Submit -> Closed), then: abort=false makes every pending epoch durable;
   // abort=true drops them (their waiters get Closed). Joins the flusher, releases the lock,
@@ -220,11 +227,12 @@ class Wal {
  private:
   Wal(std::string db_path, const WalOptions& options);
   struct Listener;
-  enum class CycleResult { kIdle, kDurable, kFailed };
 
   void FlusherLoop(FsyncPolicy fsync);
   // One seal -> collect -> publish -> durable cycle. Caller holds flush_mu_.
-  Status FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force_event);
+  // *had_work gets whether the cycle sealed any record.
+  Status FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force_event,
+                          bool* had_work = nullptr);
   Status PublishWithRetries(const EpochBatch& batch, const SegmentWriteOptions& options,
                             SegmentWriteResult* result, uint32_t* attempts);
   void Dispatch(const DurableEvent& ev);
@@ -248,14 +256,14 @@ class Wal {
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<std::thread::id> flusher_id_{};
-  FsyncPolicy running_fsync_ = FsyncPolicy::kFull;
 
   // Wake-up protocol (Dekker on seq_cst atomics): producers bump pending_/requested_, then read
   // sleeping_; the flusher sets sleeping_, then re-reads pending_/requested_ before waiting.
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   std::atomic<bool> sleeping_{false};
-  std::atomic<bool> flush_requested_{false};
+  std::atomic<bool> flush_requested_{false};    // adaptive: seal now
+  std::atomic<bool> drain_requested_{false};    // both policies: backpressure/fallback drain
   std::atomic<bool> notify_requested_{false};  // next transition reported even if empty
   std::atomic<uint64_t> pending_records_{0};
   std::atomic<int64_t> first_pending_ns_{0};   // steady-clock ns of the oldest pending record
@@ -263,12 +271,16 @@ class Wal {
   std::atomic<bool> closing_{false};
   std::atomic<bool> closed_{false};
   std::mutex close_mu_;
+  Status close_status_;                      // guarded by close_mu_
+  std::string guard_key_;                    // in-process open guard entry (canonical path)
+  FsyncPolicy fsync_ = FsyncPolicy::kFull;   // guarded by run_mu_: policy of the last Start
 
   // Listeners.
   std::mutex listeners_mu_;
   std::vector<std::shared_ptr<Listener>> listeners_;
   uint64_t next_listener_id_ = 1;
   std::mutex dispatch_mu_;  // held while listeners run
+  std::atomic<std::thread::id> dispatch_thread_{};
 
   // Stats (beyond the coordinator's counters).
   mutable std::mutex stats_mu_;
