@@ -275,7 +275,19 @@ export class ParallelWalCoordinator {
     try {
       next = await n.advanceAndFlush(timeoutMs);
     } catch (e) {
-      throw fromNative(e);
+      const err = fromNative(e);
+      if (isWalError(err, 'WAL_IO')) {
+        // Name the epoch like every other WAL_IO rejection; keep the core's message as cause.
+        const f = n.isFailed() ? n.failure() : undefined;
+        if (f !== undefined) {
+          throw new WalError('WAL_IO', `epoch ${f[0]} could not be made durable: ${err.message}`, {
+            epoch: f[0],
+            errno: err.errno ?? (f[3] || undefined),
+            cause: err,
+          });
+        }
+      }
+      throw err;
     }
     // Deliver the durable epoch now rather than waiting for the coalesced native event.
     if (this.#native !== null) this.#deliverDurable(this.#native.durableEpoch());
