@@ -179,6 +179,13 @@ async function run(ctx) {
   if (runnable('classic-level')) plans.push(['classic-level', allCells()]);
   if (haveOurs) plans.push(['parallel-wal (sustained)', []]);
 
+  // PWAL_BENCH_SYSTEMS=name,name,... limits the run (development aid; the default runs all).
+  if (process.env.PWAL_BENCH_SYSTEMS) {
+    const only = new Set(process.env.PWAL_BENCH_SYSTEMS.split(',').map((s) => s.trim()));
+    for (let i = plans.length - 1; i >= 0; i--) if (!only.has(plans[i][0])) plans.splice(i, 1);
+    console.log(`  PWAL_BENCH_SYSTEMS: running only ${plans.map((p) => p[0]).join(', ')}`);
+  }
+
   // --- run -----------------------------------------------------------------------------------
   const results = new Map(); // system -> { cells: Map(row -> msg), peakRss, baseRss, sustained }
   const perCellMs = cfg.warmupMs + cfg.samples * cfg.sampleMs + 6000;
@@ -200,6 +207,7 @@ async function run(ctx) {
         const reason = exit || r.errors.map((e) => `${e.sustained ? 'sustained' : e.fatal ? 'load' : rowLabel(e.payloadSize, e.inflight)}: ${e.message.split('\n')[0]}`).join('; ');
         ctx.skipped.push({ peer: name, reason: `failed during the run — ${reason}` });
       }
+      r.loadAvg = os.loadavg()[0];
       results.set(name, r);
     }
   } finally {
@@ -240,8 +248,9 @@ async function run(ctx) {
   }
   tput.note('Closed loop: N async clients, each awaits its durable commit then issues the next; "@N" = N commits in flight. Median (min-max) over the measurement windows.');
   tput.note('better-sqlite3 (journal_mode=WAL, synchronous=FULL) has a synchronous API: one autocommit INSERT per commit, inherently @1. Its @64/@1024 cells are "-"; the separate "JS-batched txn" column is the same DB with a hand-written batcher (queued INSERTs committed in one transaction per event-loop turn), measured with the same closed loop.');
-  tput.note("lmdb: `await db.put(key, value)` with lmdb-js defaults (overlappingSync on Linux, values stored as binary). naive: fs.promises write + datasync per commit through one FileHandle. js-group-commit: one writev + fdatasync per batch, next batch as soon as the previous fdatasync returns. classic-level: put with { sync: true }.");
+  tput.note("lmdb: `await db.put(key, value)` with lmdb-js defaults (values stored as binary; overlappingSync, the Linux default, resolves a put when its transaction is committed — strace at @1 shows its fdatasync before each resolution). naive: fs.promises write + datasync per commit through one FileHandle. js-group-commit: one writev + fdatasync per batch, next batch as soon as the previous fdatasync returns. classic-level: put with { sync: true }.");
   if (!haveOurs) tput.note('parallel-wal was not measured: see "Peers skipped" below.');
+  tput.note(`1-min load average after each system (${os.availableParallelism ? os.availableParallelism() : os.cpus().length} cores; fdatasync latency degrades sharply when the CPUs are saturated): ${[...results].map(([k, r]) => `${k} ${r.loadAvg.toFixed(1)}`).join(', ')}.`);
   ctx.tables.push(tput, p50, p99);
 
   // Floor.
