@@ -197,7 +197,8 @@ export class ParallelWalCoordinator {
   /**
    * Submits `batch` and resolves with its epoch once that epoch is durable. When the slot is
    * full it waits for room (the next flush) instead of throwing `WAL_BACKPRESSURE`.
-   * Commits of the same epoch share one promise.
+   * Commits of the same epoch share one native event and one internal deferred; each call
+   * still gets its own promise, so an unhandled failure is reported as such.
    * @returns the durable epoch of the commit.
    * @throws (rejects) WalError `WAL_IO` naming the epoch when it cannot be made durable,
    *   `WAL_CLOSED` when the WAL is closed with `abort`.
@@ -210,7 +211,7 @@ export class ParallelWalCoordinator {
       if (isWalError(e, 'WAL_BACKPRESSURE')) return this.#commitAfterBackpressure(batch);
       return Promise.reject(e);
     }
-    return this.#acquire(epoch).promise;
+    return this.#acquire(epoch).promise.then(identity);
   }
 
   /**
@@ -348,7 +349,7 @@ export class ParallelWalCoordinator {
   }
 
   async #closeImpl(abort: boolean): Promise<void> {
-    if (!abort && this.#native !== null && this.#failure === undefined && this.#waiters.size > 0) {
+    if (!abort && this.#native !== null && this.#failure === undefined && !this.#native.isFailed()) {
       try {
         await this.advanceAndFlush({ timeoutMs: 2 ** 31 - 1 });
       } catch {
@@ -493,7 +494,7 @@ export class ParallelWalCoordinator {
         if (isWalError(e, 'WAL_BACKPRESSURE')) continue;
         throw e;
       }
-      return this.#acquire(epoch).promise;
+      return this.#acquire(epoch).promise.then(identity);
     }
   }
 
@@ -502,6 +503,8 @@ export class ParallelWalCoordinator {
     return this.#waiters.pendingEpochs();
   }
 }
+
+const identity = (epoch: number): number => epoch;
 
 function toEpoch(name: string, value: unknown): number {
   if (typeof value === 'bigint') {
