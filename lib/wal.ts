@@ -104,6 +104,7 @@ export class ParallelWalCoordinator {
   #failure: { epoch: number; error: WalError } | undefined;
   #intakeClosed = false;
   #closing: Promise<void> | undefined;
+  #nativeEvents = 0;
 
   /**
    * Opens (or joins, if this process already has it open) the WAL of `dbPath`.
@@ -436,6 +437,7 @@ export class ParallelWalCoordinator {
   // ---- native events ----
 
   #onEvent(kind: number, epoch: number, code?: string, message?: string, errno?: number): void {
+    this.#nativeEvents++;
     if (kind === EVENT_DURABLE) {
       this.#deliverDurable(epoch);
     } else if (kind === EVENT_FAILED) {
@@ -501,6 +503,11 @@ export class ParallelWalCoordinator {
   /** Pending epochs (diagnostics and tests). @internal */
   pendingEpochs(): number[] {
     return this.#waiters.pendingEpochs();
+  }
+
+  /** JS callbacks received from the native event channel so far (diagnostics and tests). @internal */
+  nativeEventCount(): number {
+    return this.#nativeEvents;
   }
 }
 

@@ -60,6 +60,10 @@ class NativeWal : public Napi::ObjectWrap<NativeWal> {
   uint64_t listener_id_ = 0;
   size_t slot_count_ = 1;
   bool hook_registered_ = false;
+  // Interned property keys of a frame ("pageNumber", "pageData", "dbSizeIfCommit"): looking a
+  // property up by a ready key avoids re-creating the string for every frame.
+  // (Held in an array: N-API 8 cannot reference a primitive string directly.)
+  Napi::ObjectReference frame_keys_;
 };
 
 // ---- options ------------------------------------------------------------------------------
@@ -183,6 +187,11 @@ NativeWal::NativeWal(const Napi::CallbackInfo& info)
   }
   wal_ = std::move(wal);
   slot_count_ = wal_->SlotCount();
+  Napi::Array keys = Napi::Array::New(env, 3);
+  keys.Set(0u, Napi::String::New(env, "pageNumber"));
+  keys.Set(1u, Napi::String::New(env, "pageData"));
+  keys.Set(2u, Napi::String::New(env, "dbSizeIfCommit"));
+  frame_keys_ = Napi::Persistent(keys.As<Napi::Object>());
   std::weak_ptr<WalEventChannel> weak = channel_;
   listener_id_ = wal_->AddListener([weak](const DurableEvent& ev) {
     if (auto ch = weak.lock()) ch->OnDurableEvent(ev);
@@ -328,6 +337,9 @@ napi_value NativeWal::SubmitMany(napi_env env, napi_callback_info info) {
   }
   uint32_t n = 0;
   napi_get_array_length(env, argv[3], &n);
+  napi_value keys[3];
+  napi_value key_array = self->frame_keys_.Value();
+  for (uint32_t k = 0; k < 3; k++) napi_get_element(env, key_array, k, &keys[k]);
   SubmitFrame inline_frames[8];
   std::vector<SubmitFrame> heap_frames;
   SubmitFrame* frames = inline_frames;
@@ -346,9 +358,9 @@ napi_value NativeWal::SubmitMany(napi_env env, napi_callback_info info) {
       return nullptr;
     }
     napi_value pn, pd, ds;
-    napi_get_named_property(env, f, "pageNumber", &pn);
-    napi_get_named_property(env, f, "pageData", &pd);
-    napi_get_named_property(env, f, "dbSizeIfCommit", &ds);
+    napi_get_property(env, f, keys[0], &pn);
+    napi_get_property(env, f, keys[1], &pd);
+    napi_get_property(env, f, keys[2], &ds);
     if (!ArgFrame(env, pn, pd, ds, static_cast<long>(i), &frames[i])) return nullptr;
   }
   batch.frames = frames;
