@@ -6,9 +6,69 @@ export * from './control';
 export { ParallelWalLaneStager } from './lane-stager';
 export type { LaneIdProvider, ParallelWalLaneBatch, ParallelWalLaneStagerOptions, TransactionFrameBatchContext } from './lane-stager';
 export type {
-  ParallelWalCommitCertificate,
   ParallelWalDecisionAction,
   ParallelWalDecisionRecord,
   ParallelWalTraceEvent,
   ParallelWalTraceRecord,
 } from './records';
+export {
+  cleanupSegments,
+  cleanupSegmentsSync,
+  decodeSegment,
+  deleteSegment,
+  deleteSegmentSync,
+  iterateSegmentRecords,
+  listSegments,
+  listSegmentsSync,
+  maxDurableEpoch,
+  maxDurableEpochSync,
+  readSegment,
+  readSegmentSync,
+  recoverAndApplySegments,
+  recoverAndApplySegmentsSync,
+  recoverSegments,
+  recoverSegmentsSync,
+  segmentPath,
+  writeSegment,
+  writeSegmentSync,
+} from './segments';
+export type { SegmentContents, SegmentRecovery } from './segments';
+export { SegmentHeader, SEGMENT_HEADER_SIZE, SEGMENT_MAGIC } from './segment-header';
+export type {
+  EpochBatch,
+  FsyncPolicy,
+  IterateSegmentOptions,
+  ParallelWalCommitCertificate,
+  SegmentEntry,
+  SegmentFormatVersion,
+  SegmentIterationSummary,
+  SegmentRecoveryOptions,
+  SegmentRecoveryResult,
+  TxnToken,
+  TxnTokenInput,
+  U64Input,
+  WalRecord,
+  WalRecordInput,
+  WriteSegmentOptions,
+} from './segment-types';
+export type { CodedError } from './segment-validate';
+export {
+  ParallelWal,
+  ParallelWalCoordinator,
+  parallelWalCoordinatorForPath,
+  removeParallelWalCoordinator,
+} from './wal';
+export type {
+  AdvanceAndFlushOptions,
+  CloseOptions,
+  OpenOptions,
+  ParallelWalBatch,
+  ParallelWalFrame,
+  StartOptions,
+  WalTxnToken,
+  WaitOptions,
+} from './wal';
+export { DEFAULT_WAL_OPTIONS, resolveWalOptions } from './options';
+export type { FlushPolicy, FormatVersion, OverflowPolicy, ParallelWalOptions, ResolvedWalOptions } from './options';
+export { WalError, isWalError } from './errors';
+export type { WalErrorCode } from './errors';

@@ -3,13 +3,170 @@
 import * as path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
 
+/** One frame as the addon reads it (validated natively, errors name `batch.frames[i].<field>`). */
+export interface NativeFrame {
+  pageNumber: unknown;
+  pageData: unknown;
+  dbSizeIfCommit?: unknown;
+}
+
+/**
+ * Event kinds delivered by a WAL handle's thread-safe function, at most once per epoch
+ * transition (coalesced: a later event supersedes an undelivered earlier one).
+ */
+export type NativeWalEvent = 0 | 1 | 2;
+/** `epoch` is the new durable epoch. */
+export const EVENT_DURABLE = 0;
+/** Flushing `epoch` failed for good; `code`/`message`/`errno` describe the cause. */
+export const EVENT_FAILED = 1;
+/** The shared WAL was closed (by its last handle or a removal): `epoch` is the final durable epoch. */
+export const EVENT_CLOSED = 2;
+
+/** Callback of a WAL handle, called on the JS thread that opened it. */
+export type NativeWalListener = (
+  kind: NativeWalEvent,
+  epoch: number,
+  code?: string,
+  message?: string,
+  errno?: number,
+) => void;
+
+/** Options passed to the native constructor (already validated in TypeScript). */
+export interface NativeWalOptions {
+  slotCount: number;
+  bufferCapacityBytes: number;
+  overflowPolicy: string;
+  epochIntervalMs: number;
+  flushPolicy: string;
+  maxFlushDelayMs: number;
+  fsyncPolicy: string;
+  formatVersion: number;
+  /** Start the flusher thread when this open creates the shared WAL. */
+  startFlusher: boolean;
+  faultInjection?: { op: string; errno: string; after: number; persistent: boolean };
+}
+
+/** Counters of the shared native WAL. */
+export interface NativeWalStats {
+  [name: string]: number;
+}
+
+/** A handle on the process-wide native WAL of one path (one per environment and open). */
+export interface NativeWalHandle {
+  /** Single-frame fast path; returns the epoch the records were appended to. */
+  submitOne(
+    txnId: unknown,
+    txnEpoch: unknown,
+    commitSeq: unknown,
+    pageNumber: unknown,
+    pageData: unknown,
+    dbSizeIfCommit: unknown,
+  ): number;
+  submit(txnId: unknown, txnEpoch: unknown, commitSeq: unknown, frames: readonly unknown[]): number;
+  currentEpoch(): number;
+  /** -1 when no epoch is durable yet. */
+  durableEpoch(): number;
+  threadSlot(): number;
+  start(fsyncPolicy: string): void;
+  stop(): void;
+  isRunning(): boolean;
+  /** Seals the current epoch and flushes everything sealed; resolves with the new epoch. */
+  advanceAndFlush(timeoutMs: number): Promise<number>;
+  /** Refs (true) or unrefs the handle's thread-safe function; returns the durable epoch (-1: none). */
+  setWaiting(waiting: boolean): number;
+  /** A JS waiter exists for `epoch`: report the next transition (and seal it if still open). */
+  requestFlush(epoch?: number): void;
+  isFailed(): boolean;
+  /** The fatal failure: [failedEpoch, code, message, errno], or undefined. */
+  failure(): [number, string, string, number] | undefined;
+  /** Releases this handle (idempotent). The shared WAL closes with its last handle. */
+  close(abort: boolean): void;
+  stats(): NativeWalStats;
+}
+
 /** The raw addon surface. Internal: the public API wraps and validates it. */
 export interface NativeBinding {
+  NativeWal: new (dbPath: string, options: NativeWalOptions, listener: NativeWalListener) => NativeWalHandle;
   crc32c(data: ArrayBufferView | ArrayBuffer, initial?: number): number;
   crc32cWith(impl: string, data: ArrayBufferView | ArrayBuffer, initial?: number): number;
   crc32cImplementation(): string;
   crc32cImplementations(): string[];
+
+  // ---- segments (native/binding/segment_binding.cc); u64 out as bigint ----
+  segmentPath(dbPath: string, epoch: bigint | number): string;
+  writeSegment(dbPath: string, batch: unknown, options?: unknown): Promise<NativeWriteResult>;
+  writeSegmentSync(dbPath: string, batch: unknown, options?: unknown): NativeWriteResult;
+  readSegment(path: string): Promise<NativeSegmentContents>;
+  readSegmentSync(path: string): NativeSegmentContents;
+  decodeSegmentSync(data: ArrayBufferView | ArrayBuffer): NativeSegmentContents;
+  listSegments(dbPath: string): Promise<NativeSegmentEntry[]>;
+  listSegmentsSync(dbPath: string): NativeSegmentEntry[];
+  deleteSegment(path: string): Promise<void>;
+  deleteSegmentSync(path: string): void;
+  recoverSegments(dbPath: string, options?: unknown): Promise<NativeRecovery>;
+  recoverSegmentsSync(dbPath: string, options?: unknown): NativeRecovery;
+  maxDurableEpoch(dbPath: string): Promise<bigint | undefined>;
+  maxDurableEpochSync(dbPath: string): bigint | undefined;
+  cleanupSegments(dbPath: string): Promise<number>;
+  cleanupSegmentsSync(dbPath: string): number;
   [name: string]: unknown;
+}
+
+/**
+ * Records as the addon returns them: flat arrays, turned into objects in JS.
+ * Per record i: u64[4i..4i+4] = txnId, epoch, beginSeq, endSeq; u32[5i..5i+5] = txnEpoch,
+ * pageId, hasEndSeq, beforeLen, afterLen; images back to back in `bytes`, in record order.
+ */
+export interface NativePackedRecords {
+  u64: ArrayBuffer;
+  u32: ArrayBuffer;
+  bytes: ArrayBuffer;
+}
+
+/** The certificate object built by the addon (same shape as ParallelWalCommitCertificate). */
+export interface NativeCertificate {
+  formatVersion: number;
+  certificateEpoch: bigint;
+  commitSeqLo: bigint;
+  commitSeqHi: bigint;
+  durableSegmentEpoch: bigint | null;
+  laneCount: number;
+  laneRecordCounts: number[];
+  dbSizePages: number;
+  pageSetSize: number;
+  certificateCrc32c: number;
+  fallbackActive: boolean;
+}
+
+export interface NativeWriteResult {
+  bytesWritten: number;
+  path: string;
+  certificate: NativeCertificate | null;
+}
+
+export interface NativeSegmentContents {
+  header: { version: number; epoch: bigint; recordCount: number };
+  certificate: NativeCertificate | null;
+  records: NativePackedRecords;
+}
+
+export interface NativeSegmentEntry {
+  epoch: bigint;
+  path: string;
+}
+
+export interface NativeRecovery {
+  result: {
+    segmentsRecovered: number;
+    recordsApplied: number;
+    bytesRead: number;
+    epochs: bigint[];
+    partialSegments: string[];
+    tornTail: boolean;
+    stopReason: string | null;
+    certificates: NativeCertificate[];
+  };
+  records: NativePackedRecords;
 }
 
 const packageRoot = path.join(__dirname, '..');

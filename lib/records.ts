@@ -1,24 +1,9 @@
 // Typed records that describe what the WAL did: commit certificates (stored in each v2
 // segment), trace records (diagnostics_channel 'parallel-wal:trace') and decision records of the
 // adaptive flusher ('parallel-wal:decision').
-import type { ParallelWalFallbackReason, ParallelWalOperatingMode, ParallelWalOrderedResidue } from './control';
+import type { ParallelWalFallbackReason, ParallelWalOperatingMode } from './control';
 
-/** The certificate that closes every v2 segment, verified as a chain on recovery. */
-export interface ParallelWalCommitCertificate {
-  formatVersion: number;
-  residue: ParallelWalOrderedResidue;
-  certificateEpoch: bigint;
-  commitSeqLo: bigint;
-  commitSeqHi: bigint;
-  /** Epoch of the previous durable segment this one links to; null for the first segment. */
-  durableSegmentEpoch: bigint | null;
-  laneCount: number;
-  laneRecordCounts: number[];
-  dbSizePages: number;
-  pageSetSize: number;
-  certificateCrc32c: number;
-  fallbackActive: boolean;
-}
+export type { ParallelWalCommitCertificate } from './segment-types';
 
 /** What a trace record reports. */
 export type ParallelWalTraceEvent =

@@ -3,11 +3,15 @@
 #include <napi.h>
 
 #include "crc32c_binding.h"
+#include "segment_binding.h"
+#include "wal_binding.h"
 
 namespace pwal {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterCrc32c(env, exports);
+  RegisterSegments(env, exports);
+  RegisterWal(env, exports);
   return exports;
 }
 

@@ -50,4 +50,43 @@ void ThrowArgRange(Napi::Env env, const char* name, const std::string& detail) {
   error.ThrowAsJavaScriptException();
 }
 
+namespace {
+
+void SetCodedError(napi_env env, bool range, const std::string& message, const char* code) {
+  napi_value msg, err, code_value;
+  napi_create_string_utf8(env, message.data(), message.size(), &msg);
+  if (range) {
+    napi_create_range_error(env, nullptr, msg, &err);
+  } else {
+    napi_create_type_error(env, nullptr, msg, &err);
+  }
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
+  napi_set_named_property(env, err, "code", code_value);
+  napi_throw(env, err);
+}
+
+}  // namespace
+
+void SetArgTypeError(napi_env env, const std::string& path, const char* expected,
+                     const char* received) {
+  SetCodedError(env, false,
+                "The \"" + path + "\" argument must be " + expected + ". Received " + received,
+                "ERR_INVALID_ARG_TYPE");
+}
+
+void SetArgRangeError(napi_env env, const std::string& path, const std::string& expected,
+                      const std::string& received) {
+  SetCodedError(env, true,
+                "The value of \"" + path + "\" is out of range. It must be " + expected +
+                    ". Received " + received,
+                "ERR_OUT_OF_RANGE");
+}
+
+void SetStatusError(napi_env env, const Status& status) {
+  // StatusToError uses C++ wrappers; failures there surface as a pending exception anyway.
+  Napi::Env e(env);
+  Napi::Error error = StatusToError(e, status);
+  napi_throw(env, error.Value());
+}
+
 }  // namespace pwal

@@ -21,4 +21,15 @@ void ThrowArgType(Napi::Env env, const char* name, const char* expected);
 // Throws a RangeError with code ERR_OUT_OF_RANGE naming the argument.
 void ThrowArgRange(Napi::Env env, const char* name, const std::string& detail);
 
+// Raw N-API variants for hot paths (no Napi::Env wrappers, no C++ exceptions): set a pending
+// exception naming an argument path such as "batch.frames[2].pageNumber".
+// code ERR_INVALID_ARG_TYPE, "The \"<path>\" argument must be <expected>. Received <what>"
+void SetArgTypeError(napi_env env, const std::string& path, const char* expected,
+                     const char* received);
+// code ERR_OUT_OF_RANGE, "The value of \"<path>\" is out of range. It must be <expected>. ..."
+void SetArgRangeError(napi_env env, const std::string& path, const std::string& expected,
+                      const std::string& received);
+// Sets `status` as the pending exception (same shape as StatusToError).
+void SetStatusError(napi_env env, const Status& status);
+
 }  // namespace pwal

@@ -26,6 +26,14 @@ namespace pwal {
 constexpr uint32_t kSegmentMagic = 0x5057414Cu;
 constexpr uint16_t kSegmentFormatV1 = 1;
 constexpr uint16_t kSegmentFormatV2 = 2;
+constexpr size_t kSegmentHeaderSize = 24;
+// The seed's record body bounds: no end_seq and empty images .. end_seq and two full images.
+constexpr size_t kSegmentRecordMinSize = 8 + 4 + 8 + 4 + 8 + 1 + 4 + 4;  // 41
+constexpr size_t kSegmentRecordMaxSize = kSegmentRecordMinSize + 8 + 2 * kMaxImageBytes;
+// Largest lane count a v2 certificate may carry (lane overrides are clamped to 1..65535).
+constexpr size_t kMaxCertificateLanes = 65536;
+// Temporaries are "<final name>" + kSegmentTempInfix + "<pid>-<counter>"; never listed.
+constexpr const char* kSegmentTempInfix = ".tmp-";
 
 enum class FsyncPolicy { kFull, kNormal, kOff };
 
@@ -34,6 +42,11 @@ struct SegmentHeader {
   uint64_t epoch = 0;
   uint32_t record_count = 0;
 };
+
+// The 24-byte header (same layout in v1 and v2; only the version differs).
+void EncodeSegmentHeader(const SegmentHeader& header, uint8_t out[kSegmentHeaderSize]);
+// Checks magic, version (1 or 2), the reserved bytes and the header CRC32C.
+Status DecodeSegmentHeader(const uint8_t* data, size_t size, SegmentHeader* out);
 
 // The commit certificate that closes a v2 segment.
 struct CommitCertificate {
@@ -73,6 +86,18 @@ struct SegmentContents {
 
 std::string SegmentPath(const std::string& db_path, uint64_t epoch);
 
+// One record body exactly as the seed serializes it (no length prefix, no checksum).
+void SerializeRecord(const WalRecord& record, std::string* out);
+// Parses one record body occupying exactly [data, data+size): rejects truncation, an invalid
+// end_seq flag, images over kMaxImageBytes, zero ids and trailing bytes.
+Status DeserializeRecord(const uint8_t* data, size_t size, WalRecord* out);
+
+// Validates `batch` (ValidateRecordsForEpoch, counts, lanes) and encodes the whole segment into
+// one contiguous buffer, records in replay order: exactly the bytes WriteSegment writes.
+// *certificate (may be null) gets the v2 certificate.
+Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
+                     std::string* out, CommitCertificate* certificate);
+
 struct SegmentEntry {
   uint64_t epoch;
   std::string path;
@@ -92,6 +117,10 @@ Status DeleteSegment(FileSystem* fs, const std::string& path);
 struct RecoveryOptions {
   bool skip_corrupt = false;
   bool delete_after_recovery = false;
+  // Deletes a torn tail (see docs/durability.md) and syncs the directory, so a writer that
+  // continues after it does not leave damage followed by valid segments. A writer opening the
+  // log sets this; read-only inspection does not.
+  bool discard_torn_tail = false;
 };
 
 struct RecoveryResult {
@@ -108,9 +137,15 @@ struct RecoveryResult {
 Status RecoverSegments(FileSystem* fs, const std::string& db_path, const RecoveryOptions& options,
                        RecoveryResult* result, std::vector<WalRecord>* records);
 
+// Largest file a valid segment with `record_count` records can be (readers refuse bigger files
+// before reading them).
+uint64_t MaxSegmentFileSize(uint32_t record_count);
+
 // Largest epoch with a segment on disk, if any.
 Status MaxDurableEpoch(FileSystem* fs, const std::string& db_path, std::optional<uint64_t>* out);
-// Deletes every segment (and leftover temporary) of db_path; *count gets the segments deleted.
+// Deletes every segment (and leftover temporary) of db_path, oldest first, then syncs the
+// directory; *count gets the segments deleted (temporaries are not counted). Call it only while
+// holding the WAL lock: a temporary may belong to a writer of this process.
 Status CleanupSegments(FileSystem* fs, const std::string& db_path, size_t* count);
 
 }  // namespace pwal

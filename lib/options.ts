@@ -1,0 +1,177 @@
+// Options of a WAL, validated in TypeScript: every error names the option and the value received.
+import { argRangeError, argTypeError, argValueError } from './errors';
+
+/** What a full slot does with the next append. */
+export type OverflowPolicy = 'block_writer' | 'allocate_overflow';
+/** When the flusher seals an epoch. */
+export type FlushPolicy = 'adaptive' | 'ticker';
+/** How a segment is made durable: fsync (`full`), fdatasync (`normal`) or not at all (`off`). */
+export type FsyncPolicy = 'full' | 'normal' | 'off';
+/** Segment format written: 1 is the seed's layout, 2 checksums every byte and adds a certificate. */
+export type FormatVersion = 1 | 2;
+
+/**
+ * Test-only fault injection through the core's FailingFileSystem. Not part of the public API:
+ * it exists so the durability tests can exercise the failure paths.
+ * @internal
+ */
+export interface FaultInjection {
+  /** The file-system operation to fail. */
+  op: 'open' | 'write' | 'sync' | 'rename' | 'dirsync' | 'close';
+  /** The error to fail with. @default 'EIO' */
+  errno?: 'EIO' | 'ENOSPC';
+  /** How many matching calls succeed before the first failure. @default 0 */
+  after?: number;
+  /** Keep failing every later matching call (otherwise fail once). @default false */
+  persistent?: boolean;
+}
+
+/** Options of {@link ParallelWalCoordinator} and `ParallelWal.open`. */
+export interface ParallelWalOptions {
+  /**
+   * Number of per-thread buffer slots; a thread's slot is fixed on first use (modulo this).
+   * Only the first open of a path in the process decides it.
+   * @default 128
+   */
+  slotCount?: number;
+  /** Capacity of each slot's active lane, in accounted bytes (48 per record + images). @default 4194304 */
+  bufferCapacityBytes?: number;
+  /** What a full slot does: refuse (`block_writer`) or queue up to 8 MiB more. @default 'block_writer' */
+  overflowPolicy?: OverflowPolicy;
+  /** Interval of the `ticker` policy, in milliseconds. @default 10 */
+  epochIntervalMs?: number;
+  /**
+   * `adaptive` seals as soon as commits wait and no write is in progress; `ticker` seals every
+   * `epochIntervalMs`. @default 'adaptive'
+   */
+  flushPolicy?: FlushPolicy;
+  /** Upper bound on how long a submitted commit waits before its epoch is sealed (adaptive). @default 10 */
+  maxFlushDelayMs?: number;
+  /** Durability of each segment. @default 'full' */
+  fsyncPolicy?: FsyncPolicy;
+  /** Segment format to write. @default 2 */
+  formatVersion?: FormatVersion;
+  /** @internal test-only fault injection; never use in production. */
+  __faultInjection?: FaultInjection;
+}
+
+/** Options after validation, every field present. */
+export interface ResolvedWalOptions {
+  slotCount: number;
+  bufferCapacityBytes: number;
+  overflowPolicy: OverflowPolicy;
+  epochIntervalMs: number;
+  flushPolicy: FlushPolicy;
+  maxFlushDelayMs: number;
+  fsyncPolicy: FsyncPolicy;
+  formatVersion: FormatVersion;
+  faultInjection?: Required<FaultInjection>;
+}
+
+/** The defaults, as documented on {@link ParallelWalOptions}. */
+export const DEFAULT_WAL_OPTIONS: Readonly<ResolvedWalOptions> = Object.freeze({
+  slotCount: 128,
+  bufferCapacityBytes: 4 * 1024 * 1024,
+  overflowPolicy: 'block_writer',
+  epochIntervalMs: 10,
+  flushPolicy: 'adaptive',
+  maxFlushDelayMs: 10,
+  fsyncPolicy: 'full',
+  formatVersion: 2,
+});
+
+const KNOWN_KEYS = new Set([
+  'slotCount',
+  'bufferCapacityBytes',
+  'overflowPolicy',
+  'epochIntervalMs',
+  'flushPolicy',
+  'maxFlushDelayMs',
+  'fsyncPolicy',
+  'formatVersion',
+  '__faultInjection',
+]);
+
+function int(name: string, value: unknown, min: number, max: number, dflt: number): number {
+  if (value === undefined) return dflt;
+  if (typeof value !== 'number') throw argTypeError(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw argRangeError(name, `an integer >= ${min} and <= ${max}`, value);
+  }
+  return value;
+}
+
+function oneOf<T extends string | number>(name: string, value: unknown, allowed: readonly T[], dflt: T): T {
+  if (value === undefined) return dflt;
+  if (!(allowed as readonly unknown[]).includes(value)) {
+    throw argValueError(name, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, value);
+  }
+  return value as T;
+}
+
+/** Validates an fsync policy (also used by `start({ fsyncPolicy })`). @internal */
+export function validateFsyncPolicy(name: string, value: unknown, dflt: FsyncPolicy): FsyncPolicy {
+  return oneOf<FsyncPolicy>(name, value, ['full', 'normal', 'off'], dflt);
+}
+
+/** Validates a timeout in milliseconds: a finite number >= 0. @internal */
+export function validateTimeoutMs(name: string, value: unknown, dflt: number): number {
+  if (value === undefined) return dflt;
+  if (typeof value !== 'number') throw argTypeError(name, 'of type number', value);
+  if (!(value >= 0) || !Number.isFinite(value) || value > 2147483647) {
+    throw argRangeError(name, 'a finite number >= 0 and <= 2147483647', value);
+  }
+  return value;
+}
+
+function faultInjection(value: unknown): Required<FaultInjection> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) {
+    throw argTypeError('options.__faultInjection', 'of type object', value);
+  }
+  const v = value as Record<string, unknown>;
+  return {
+    op: (() => {
+      if (v.op === undefined) throw argTypeError('options.__faultInjection.op', 'of type string', v.op);
+      return oneOf('options.__faultInjection.op', v.op, ['open', 'write', 'sync', 'rename', 'dirsync', 'close'] as const, 'sync');
+    })(),
+    errno: oneOf('options.__faultInjection.errno', v.errno, ['EIO', 'ENOSPC'] as const, 'EIO'),
+    after: int('options.__faultInjection.after', v.after, 0, 2 ** 31 - 1, 0),
+    persistent: (() => {
+      if (v.persistent === undefined) return false;
+      if (typeof v.persistent !== 'boolean') throw argTypeError('options.__faultInjection.persistent', 'of type boolean', v.persistent);
+      return v.persistent;
+    })(),
+  };
+}
+
+/**
+ * Validates `options` and fills in the defaults. Unknown keys are rejected (a typo would
+ * otherwise silently fall back to a default).
+ * @throws TypeError (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`) or RangeError
+ *   (`ERR_OUT_OF_RANGE`) naming the option, e.g. `options.slotCount`, and the value received.
+ */
+export function resolveWalOptions(options: unknown): ResolvedWalOptions {
+  if (options === undefined || options === null) return { ...DEFAULT_WAL_OPTIONS };
+  if (typeof options !== 'object') throw argTypeError('options', 'of type object', options);
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN_KEYS.has(key)) {
+      throw argValueError(`options.${key}`, `one of the known options (${[...KNOWN_KEYS].filter((k) => !k.startsWith('__')).join(', ')})`, o[key]);
+    }
+  }
+  const d = DEFAULT_WAL_OPTIONS;
+  const resolved: ResolvedWalOptions = {
+    slotCount: int('options.slotCount', o.slotCount, 1, 65535, d.slotCount),
+    bufferCapacityBytes: int('options.bufferCapacityBytes', o.bufferCapacityBytes, 1, 2 ** 30, d.bufferCapacityBytes),
+    overflowPolicy: oneOf('options.overflowPolicy', o.overflowPolicy, ['block_writer', 'allocate_overflow'], d.overflowPolicy),
+    epochIntervalMs: int('options.epochIntervalMs', o.epochIntervalMs, 1, 60000, d.epochIntervalMs),
+    flushPolicy: oneOf('options.flushPolicy', o.flushPolicy, ['adaptive', 'ticker'], d.flushPolicy),
+    maxFlushDelayMs: int('options.maxFlushDelayMs', o.maxFlushDelayMs, 0, 60000, d.maxFlushDelayMs),
+    fsyncPolicy: validateFsyncPolicy('options.fsyncPolicy', o.fsyncPolicy, d.fsyncPolicy),
+    formatVersion: oneOf<FormatVersion>('options.formatVersion', o.formatVersion, [1, 2], d.formatVersion),
+  };
+  const fi = faultInjection(o.__faultInjection);
+  if (fi) resolved.faultInjection = fi;
+  return resolved;
+}

@@ -1,0 +1,274 @@
+// Each operation is a small struct:
+//   - a constructor that parses and copies every argument on the JS thread (may throw),
+//   - Status Run()   : pure C++ on plain data (runs on a libuv worker thread for the async
+//                      form, on the calling thread for the Sync form),
+//   - ToJs(env)      : converts the result on the JS thread.
+// AsyncOp<Op> turns it into a promise; SyncOp<Op> into a plain call. A failed Status becomes a
+// JS error through StatusToError (stable `code`s: WAL_CORRUPTION, WAL_IO, ...).
+#include "segment_binding.h"
+
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../core/file_system.h"
+#include "../core/segment.h"
+#include "errors.h"
+#include "segment_convert.h"
+
+namespace pwal {
+namespace {
+
+using segbind::PackedRecords;
+
+// Runs op->Run(), turning any C++ exception (std::bad_alloc on a huge batch) into a Status so
+// that nothing ever unwinds through libuv or N-API.
+template <typename Op>
+Status RunGuarded(Op* op) {
+  try {
+    return op->Run();
+  } catch (const std::bad_alloc&) {
+    return Status::IoError("out of memory while running the segment operation", 12 /*ENOMEM*/);
+  } catch (const std::exception& e) {
+    return Status::IoError(std::string("internal error: ") + e.what());
+  }
+}
+
+template <typename Op>
+class AsyncOp : public Napi::AsyncWorker {
+ public:
+  AsyncOp(Napi::Env env, std::unique_ptr<Op> op)
+      : Napi::AsyncWorker(env, "parallel-wal:segment"),
+        op_(std::move(op)),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override { status_ = RunGuarded(op_.get()); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (!status_.ok()) {
+      deferred_.Reject(StatusToError(env, status_).Value());
+      return;
+    }
+    try {
+      deferred_.Resolve(op_->ToJs(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  std::unique_ptr<Op> op_;
+  Napi::Promise::Deferred deferred_;
+  Status status_;
+};
+
+// Calls fn() on the JS thread; a non-Napi C++ exception (std::bad_alloc while copying a huge
+// batch) becomes a JS RangeError instead of terminating the process.
+template <typename Fn>
+Napi::Value GuardJs(Napi::Env env, Fn fn) {
+  try {
+    return fn();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    Napi::RangeError e = Napi::RangeError::New(env, "out of memory while copying the arguments");
+    e.Value().Set("code", "ERR_OUT_OF_RANGE");
+    throw e;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("internal error: ") + e.what());
+  }
+}
+
+template <typename Op>
+Napi::Value StartAsync(const Napi::CallbackInfo& info) {
+  return GuardJs(info.Env(), [&]() -> Napi::Value {
+    auto op = std::make_unique<Op>(info);  // parse + copy on the JS thread; throws on bad input
+    auto* worker = new AsyncOp<Op>(info.Env(), std::move(op));
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();  // the worker deletes itself after OnOK/OnError
+    return promise;
+  });
+}
+
+template <typename Op>
+Napi::Value RunSync(const Napi::CallbackInfo& info) {
+  return GuardJs(info.Env(), [&]() -> Napi::Value {
+    Op op(info);
+    Status st = RunGuarded(&op);
+    if (!st.ok()) throw StatusToError(info.Env(), st);
+    return op.ToJs(info.Env());
+  });
+}
+
+FileSystem* Fs() { return FileSystem::Default(); }
+
+// ---- operations ----
+
+struct WriteSegmentOp {
+  std::string db_path;
+  EpochBatch batch;
+  SegmentWriteOptions options;
+  SegmentWriteResult result;
+
+  explicit WriteSegmentOp(const Napi::CallbackInfo& info)
+      : db_path(segbind::ParsePath(info[0], "dbPath")),
+        batch(segbind::ParseBatch(info[1], "batch")),
+        options(segbind::ParseWriteOptions(info[2], "options")) {}
+  Status Run() { return WriteSegment(Fs(), db_path, batch, options, &result); }
+  Napi::Value ToJs(Napi::Env env) {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("bytesWritten", Napi::Number::New(env, static_cast<double>(result.bytes_written)));
+    out.Set("path", Napi::String::New(env, result.path));
+    out.Set("certificate", options.format_version >= kSegmentFormatV2
+                               ? segbind::CertificateToJs(env, result.certificate)
+                               : env.Null());
+    return out;
+  }
+};
+
+// Shared by readSegment and decodeSegment: header, certificate, packed records.
+Napi::Value ContentsToJs(Napi::Env env, const SegmentContents& contents, PackedRecords* packed) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("header", segbind::HeaderToJs(env, contents.header));
+  out.Set("certificate", contents.certificate ? segbind::CertificateToJs(env, *contents.certificate)
+                                              : env.Null());
+  out.Set("records", segbind::PackedToJs(env, packed));
+  return out;
+}
+
+struct ReadSegmentOp {
+  std::string path;
+  SegmentContents contents;
+  PackedRecords packed;
+
+  explicit ReadSegmentOp(const Napi::CallbackInfo& info)
+      : path(segbind::ParsePath(info[0], "path")) {}
+  Status Run() {
+    PWAL_RETURN_IF_ERROR(ReadSegment(Fs(), path, &contents));
+    segbind::PackRecords(&contents.records, &packed);
+    return Status::OK();
+  }
+  Napi::Value ToJs(Napi::Env env) { return ContentsToJs(env, contents, &packed); }
+};
+
+struct ListSegmentsOp {
+  std::string db_path;
+  std::vector<SegmentEntry> entries;
+
+  explicit ListSegmentsOp(const Napi::CallbackInfo& info)
+      : db_path(segbind::ParsePath(info[0], "dbPath")) {}
+  Status Run() { return ListSegments(Fs(), db_path, &entries); }
+  Napi::Value ToJs(Napi::Env env) {
+    Napi::Array out = Napi::Array::New(env, entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("epoch", segbind::U64ToJs(env, entries[i].epoch));
+      e.Set("path", Napi::String::New(env, entries[i].path));
+      out.Set(static_cast<uint32_t>(i), e);
+    }
+    return out;
+  }
+};
+
+struct DeleteSegmentOp {
+  std::string path;
+  explicit DeleteSegmentOp(const Napi::CallbackInfo& info)
+      : path(segbind::ParsePath(info[0], "path")) {}
+  Status Run() { return DeleteSegment(Fs(), path); }
+  Napi::Value ToJs(Napi::Env env) { return env.Undefined(); }
+};
+
+struct RecoverSegmentsOp {
+  std::string db_path;
+  RecoveryOptions options;
+  RecoveryResult result;
+  std::vector<WalRecord> records;
+  PackedRecords packed;
+
+  explicit RecoverSegmentsOp(const Napi::CallbackInfo& info)
+      : db_path(segbind::ParsePath(info[0], "dbPath")),
+        options(segbind::ParseRecoveryOptions(info[1], "options")) {}
+  Status Run() {
+    PWAL_RETURN_IF_ERROR(RecoverSegments(Fs(), db_path, options, &result, &records));
+    segbind::PackRecords(&records, &packed);
+    return Status::OK();
+  }
+  Napi::Value ToJs(Napi::Env env) {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("result", segbind::RecoveryResultToJs(env, result));
+    out.Set("records", segbind::PackedToJs(env, &packed));
+    return out;
+  }
+};
+
+struct MaxDurableEpochOp {
+  std::string db_path;
+  std::optional<uint64_t> epoch;
+  explicit MaxDurableEpochOp(const Napi::CallbackInfo& info)
+      : db_path(segbind::ParsePath(info[0], "dbPath")) {}
+  Status Run() { return MaxDurableEpoch(Fs(), db_path, &epoch); }
+  Napi::Value ToJs(Napi::Env env) {
+    return epoch ? segbind::U64ToJs(env, *epoch) : env.Undefined();
+  }
+};
+
+struct CleanupSegmentsOp {
+  std::string db_path;
+  size_t count = 0;
+  explicit CleanupSegmentsOp(const Napi::CallbackInfo& info)
+      : db_path(segbind::ParsePath(info[0], "dbPath")) {}
+  Status Run() { return CleanupSegments(Fs(), db_path, &count); }
+  Napi::Value ToJs(Napi::Env env) { return Napi::Number::New(env, static_cast<double>(count)); }
+};
+
+// decodeSegmentSync(bytes): decodes an in-memory image (no file involved). Sync only: the bytes
+// are borrowed from JS for the duration of the call.
+Napi::Value DecodeSegmentSync(const Napi::CallbackInfo& info) {
+  return GuardJs(info.Env(), [&]() -> Napi::Value {
+    segbind::ByteView bytes = segbind::ParseBytes(info[0], "data");
+    SegmentContents contents;
+    Status st = DecodeSegment(bytes.data, bytes.length, &contents);  // bad_alloc: GuardJs
+    if (!st.ok()) throw StatusToError(info.Env(), st);
+    PackedRecords packed;
+    segbind::PackRecords(&contents.records, &packed);
+    return ContentsToJs(info.Env(), contents, &packed);
+  });
+}
+
+// segmentPath(dbPath, epoch) -> string. Pure; no I/O.
+Napi::Value SegmentPathJs(const Napi::CallbackInfo& info) {
+  std::string db_path = segbind::ParsePath(info[0], "dbPath");
+  uint64_t epoch = segbind::ParseU64(info[1], "epoch");
+  return Napi::String::New(info.Env(), SegmentPath(db_path, epoch));
+}
+
+template <typename Op>
+void RegisterPair(Napi::Env env, Napi::Object exports, const char* name) {
+  const std::string sync_name = std::string(name) + "Sync";
+  exports.Set(name, Napi::Function::New(env, StartAsync<Op>, name));
+  exports.Set(sync_name, Napi::Function::New(env, RunSync<Op>, sync_name));
+}
+
+}  // namespace
+
+void RegisterSegments(Napi::Env env, Napi::Object exports) {
+  RegisterPair<WriteSegmentOp>(env, exports, "writeSegment");
+  RegisterPair<ReadSegmentOp>(env, exports, "readSegment");
+  RegisterPair<ListSegmentsOp>(env, exports, "listSegments");
+  RegisterPair<DeleteSegmentOp>(env, exports, "deleteSegment");
+  RegisterPair<RecoverSegmentsOp>(env, exports, "recoverSegments");
+  RegisterPair<MaxDurableEpochOp>(env, exports, "maxDurableEpoch");
+  RegisterPair<CleanupSegmentsOp>(env, exports, "cleanupSegments");
+  exports.Set("decodeSegmentSync", Napi::Function::New(env, DecodeSegmentSync, "decodeSegmentSync"));
+  exports.Set("segmentPath", Napi::Function::New(env, SegmentPathJs, "segmentPath"));
+}
+
+}  // namespace pwal

@@ -1,0 +1,413 @@
+#include "segment_convert.h"
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "errors.h"
+
+namespace pwal {
+namespace segbind {
+namespace {
+
+constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
+
+// "Received ..." in the style of Node's own argument errors.
+std::string Describe(Napi::Value v) {
+  if (v.IsUndefined()) return "Received undefined";
+  if (v.IsNull()) return "Received null";
+  switch (v.Type()) {
+    case napi_number:
+    case napi_boolean:
+      return std::string("Received type ") + (v.IsNumber() ? "number" : "boolean") + " (" +
+             v.ToString().Utf8Value() + ")";
+    case napi_bigint:
+      return "Received type bigint (" + v.ToString().Utf8Value() + "n)";
+    case napi_string: {
+      std::string s = v.As<Napi::String>().Utf8Value();
+      if (s.size() > 28) s = s.substr(0, 25) + "...";
+      return "Received type string ('" + s + "')";
+    }
+    case napi_symbol: return "Received type symbol";
+    case napi_function: return "Received function";
+    default: break;
+  }
+  if (v.IsArray()) return "Received an instance of Array";
+  if (v.IsBuffer()) return "Received an instance of Buffer";
+  return "Received an instance of Object";
+}
+
+[[noreturn]] void TypeErr(Napi::Value v, const std::string& name, const std::string& expected) {
+  Napi::Env env = v.Env();
+  ThrowArgType(env, name.c_str(), (expected + ". " + Describe(v)).c_str());
+  throw env.GetAndClearPendingException();
+}
+
+[[noreturn]] void RangeErr(Napi::Env env, const std::string& name, const std::string& detail) {
+  ThrowArgRange(env, name.c_str(), detail);
+  throw env.GetAndClearPendingException();
+}
+
+std::string Field(const std::string& base, const char* field) { return base + "." + field; }
+
+// Property keys interned once per call: napi_get_property with a cached key avoids re-creating
+// the name string for every record.
+struct RecordKeys {
+  Napi::String txn_token, id, epoch, page_id, begin_seq, end_seq, before_image, after_image;
+  explicit RecordKeys(Napi::Env env)
+      : txn_token(Napi::String::New(env, "txnToken")),
+        id(Napi::String::New(env, "id")),
+        epoch(Napi::String::New(env, "epoch")),
+        page_id(Napi::String::New(env, "pageId")),
+        begin_seq(Napi::String::New(env, "beginSeq")),
+        end_seq(Napi::String::New(env, "endSeq")),
+        before_image(Napi::String::New(env, "beforeImage")),
+        after_image(Napi::String::New(env, "afterImage")) {}
+};
+
+Napi::Object AsObject(Napi::Value v, const std::string& name) {
+  if (!v.IsObject() || v.IsFunction() || v.IsArray()) TypeErr(v, name, "of type object");
+  return v.As<Napi::Object>();
+}
+
+void CopyImage(Napi::Value v, const std::string& name, std::vector<uint8_t>* out) {
+  if (!v.IsTypedArray() && !v.IsDataView()) {
+    TypeErr(v, name, "an instance of Buffer, TypedArray or DataView");
+  }
+  ByteView bytes = ParseBytes(v, name);
+  if (bytes.length > kMaxImageBytes) {
+    RangeErr(v.Env(), name,
+             "length " + std::to_string(bytes.length) + " exceeds maximum " +
+                 std::to_string(kMaxImageBytes) + " (the largest SQLite page)");
+  }
+  if (bytes.length > 0) out->assign(bytes.data, bytes.data + bytes.length);
+}
+
+void ParseRecord(Napi::Value value, const std::string& name, const RecordKeys& k, WalRecord* r) {
+  Napi::Object obj = AsObject(value, name);
+  const std::string token_name = Field(name, "txnToken");
+  Napi::Object token = AsObject(obj.Get(k.txn_token), token_name);
+  r->txn_id = ParseU64(token.Get(k.id), Field(token_name, "id"));
+  if (r->txn_id == 0) RangeErr(value.Env(), Field(token_name, "id"), "must be != 0. Received 0");
+  r->txn_epoch = ParseU32(token.Get(k.epoch), Field(token_name, "epoch"));
+  r->epoch = ParseU64(obj.Get(k.epoch), Field(name, "epoch"));
+  r->page_id = ParseU32(obj.Get(k.page_id), Field(name, "pageId"), 1);
+  r->begin_seq = ParseU64(obj.Get(k.begin_seq), Field(name, "beginSeq"));
+  Napi::Value end_seq = obj.Get(k.end_seq);
+  r->has_end_seq = !end_seq.IsNull() && !end_seq.IsUndefined();
+  r->end_seq = r->has_end_seq ? ParseU64(end_seq, Field(name, "endSeq")) : 0;
+  CopyImage(obj.Get(k.before_image), Field(name, "beforeImage"), &r->before_image);
+  CopyImage(obj.Get(k.after_image), Field(name, "afterImage"), &r->after_image);
+}
+
+void DeleteVector(napi_env, void*, void* hint) { delete static_cast<std::vector<uint8_t>*>(hint); }
+void DeleteVector32(napi_env, void*, void* hint) { delete static_cast<std::vector<uint32_t>*>(hint); }
+void DeleteVector64(napi_env, void*, void* hint) { delete static_cast<std::vector<uint64_t>*>(hint); }
+
+// Hands a vector's memory to JS without copying when the runtime allows external buffers,
+// otherwise copies it.
+template <typename T>
+Napi::Value VectorToArrayBuffer(Napi::Env env, std::vector<T>* v, napi_finalize finalize) {
+  const size_t byte_length = v->size() * sizeof(T);
+  napi_value result;
+  if (byte_length > 0) {
+    auto* owned = new std::vector<T>(std::move(*v));
+    napi_status st = napi_create_external_arraybuffer(env, owned->data(), byte_length, finalize,
+                                                      owned, &result);
+    if (st == napi_ok) return Napi::Value(env, result);
+    *v = std::move(*owned);
+    delete owned;
+  }
+  void* data = nullptr;
+  napi_status st = napi_create_arraybuffer(env, byte_length, &data, &result);
+  if (st != napi_ok) {
+    throw Napi::Error::New(env, "cannot allocate a " + std::to_string(byte_length) +
+                                    "-byte ArrayBuffer for the records (use iterateSegmentRecords "
+                                    "for logs larger than memory)");
+  }
+  if (byte_length > 0) std::memcpy(data, v->data(), byte_length);
+  std::vector<T>().swap(*v);
+  return Napi::Value(env, result);
+}
+
+}  // namespace
+
+ByteView ParseBytes(Napi::Value value, const std::string& name) {
+  ByteView out;
+  if (value.IsTypedArray()) {
+    Napi::TypedArray ta = value.As<Napi::TypedArray>();
+    Napi::ArrayBuffer ab = ta.ArrayBuffer();
+    out.length = ta.ByteLength();
+    out.data = static_cast<const uint8_t*>(ab.Data()) + ta.ByteOffset();
+  } else if (value.IsDataView()) {
+    Napi::DataView dv = value.As<Napi::DataView>();
+    out.length = dv.ByteLength();
+    out.data = static_cast<const uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
+  } else if (value.IsArrayBuffer()) {
+    Napi::ArrayBuffer ab = value.As<Napi::ArrayBuffer>();
+    out.length = ab.ByteLength();
+    out.data = static_cast<const uint8_t*>(ab.Data());
+  } else {
+    TypeErr(value, name, "an instance of Buffer, TypedArray, DataView or ArrayBuffer");
+  }
+  if (out.data == nullptr) out.length = 0;  // detached
+  return out;
+}
+
+std::string ParsePath(Napi::Value value, const std::string& name) {
+  if (!value.IsString()) TypeErr(value, name, "of type string");
+  std::string s = value.As<Napi::String>().Utf8Value();
+  if (s.empty()) {
+    Napi::TypeError e = Napi::TypeError::New(value.Env(), "The \"" + name + "\" argument must be a non-empty path");
+    e.Value().Set("code", "ERR_INVALID_ARG_VALUE");
+    throw e;
+  }
+  if (s.find('\0') != std::string::npos) {
+    Napi::TypeError e = Napi::TypeError::New(
+        value.Env(), "The \"" + name + "\" argument must be a string without null bytes. Received '" +
+                         s.substr(0, s.find('\0')) + "\\x00...'");
+    e.Value().Set("code", "ERR_INVALID_ARG_VALUE");
+    throw e;
+  }
+  return s;
+}
+
+uint64_t ParseU64(Napi::Value value, const std::string& name) {
+  if (value.IsBigInt()) {
+    bool lossless = false;
+    uint64_t v = value.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) {
+      RangeErr(value.Env(), name,
+               "must be >= 0n and <= 18446744073709551615n. Received " +
+                   value.ToString().Utf8Value() + "n");
+    }
+    return v;
+  }
+  if (value.IsNumber()) {
+    double d = value.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= kMaxSafeInteger) || std::floor(d) != d) {
+      RangeErr(value.Env(), name,
+               "must be a safe integer >= 0 and <= 9007199254740991 (pass a bigint for larger "
+               "values). Received " + value.ToString().Utf8Value());
+    }
+    return static_cast<uint64_t>(d);
+  }
+  TypeErr(value, name, "of type bigint or number");
+}
+
+uint32_t ParseU32(Napi::Value value, const std::string& name, uint32_t min) {
+  uint64_t v;
+  if (value.IsBigInt()) {
+    bool lossless = false;
+    v = value.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) v = UINT64_MAX;
+  } else if (value.IsNumber()) {
+    double d = value.As<Napi::Number>().DoubleValue();
+    v = (d >= 0 && d <= 4294967295.0 && std::floor(d) == d) ? static_cast<uint64_t>(d) : UINT64_MAX;
+  } else {
+    TypeErr(value, name, "of type number");
+  }
+  if (v < min || v > 0xFFFFFFFFull) {
+    RangeErr(value.Env(), name,
+             "must be an integer >= " + std::to_string(min) + " and <= 4294967295. Received " +
+                 value.ToString().Utf8Value() + (value.IsBigInt() ? "n" : ""));
+  }
+  return static_cast<uint32_t>(v);
+}
+
+bool ParseBool(Napi::Value value, const std::string& name, bool fallback) {
+  if (value.IsUndefined()) return fallback;
+  if (!value.IsBoolean()) TypeErr(value, name, "of type boolean");
+  return value.As<Napi::Boolean>().Value();
+}
+
+bool ParseOptionsObject(Napi::Value value, const std::string& name, Napi::Object* out) {
+  if (value.IsUndefined() || value.IsNull()) return false;
+  *out = AsObject(value, name);
+  return true;
+}
+
+EpochBatch ParseBatch(Napi::Value value, const std::string& name) {
+  Napi::Env env = value.Env();
+  Napi::Object obj = AsObject(value, name);
+  EpochBatch batch;
+  batch.epoch = ParseU64(obj.Get("epoch"), Field(name, "epoch"));
+
+  const std::string records_name = Field(name, "records");
+  Napi::Value records_value = obj.Get("records");
+  if (!records_value.IsArray()) TypeErr(records_value, records_name, "an instance of Array");
+  Napi::Array records = records_value.As<Napi::Array>();
+  const uint32_t n = records.Length();
+  // Grow as records are parsed: a sparse array can claim a length of 2^32 - 1 it does not hold.
+  batch.records.reserve(n < 65536 ? n : 65536);
+  RecordKeys keys(env);
+  for (uint32_t i = 0; i < n; ++i) {
+    Napi::HandleScope scope(env);
+    batch.records.emplace_back();
+    ParseRecord(records.Get(i), records_name + "[" + std::to_string(i) + "]", keys,
+                &batch.records.back());
+  }
+
+  const std::string rpc_name = Field(name, "recordsPerCore");
+  Napi::Value rpc_value = obj.Get("recordsPerCore");
+  if (!rpc_value.IsUndefined()) {
+    if (!rpc_value.IsArray()) TypeErr(rpc_value, rpc_name, "an instance of Array");
+    Napi::Array rpc = rpc_value.As<Napi::Array>();
+    const uint32_t lanes = rpc.Length();
+    for (uint32_t i = 0; i < lanes; ++i) {
+      batch.records_per_core.push_back(
+          ParseU32(rpc.Get(i), rpc_name + "[" + std::to_string(i) + "]"));
+    }
+  }
+  Napi::Value db_size = obj.Get("dbSizePages");
+  batch.db_size_pages = db_size.IsUndefined() || db_size.IsNull()
+                            ? 0
+                            : ParseU32(db_size, Field(name, "dbSizePages"));
+  return batch;
+}
+
+SegmentWriteOptions ParseWriteOptions(Napi::Value value, const std::string& name) {
+  SegmentWriteOptions options;
+  Napi::Object obj;
+  if (!ParseOptionsObject(value, name, &obj)) return options;
+  Napi::Value policy = obj.Get("fsyncPolicy");
+  if (!policy.IsUndefined()) {
+    const std::string field = Field(name, "fsyncPolicy");
+    if (!policy.IsString()) TypeErr(policy, field, "of type string");
+    const std::string p = policy.As<Napi::String>().Utf8Value();
+    if (p == "full") options.fsync_policy = FsyncPolicy::kFull;
+    else if (p == "normal") options.fsync_policy = FsyncPolicy::kNormal;
+    else if (p == "off") options.fsync_policy = FsyncPolicy::kOff;
+    else RangeErr(value.Env(), field, "must be one of 'full', 'normal', 'off'. Received '" + p + "'");
+  }
+  Napi::Value version = obj.Get("formatVersion");
+  if (!version.IsUndefined()) {
+    const std::string field = Field(name, "formatVersion");
+    uint32_t v = ParseU32(version, field);
+    if (v != kSegmentFormatV1 && v != kSegmentFormatV2) {
+      RangeErr(value.Env(), field, "must be 1 or 2. Received " + std::to_string(v));
+    }
+    options.format_version = static_cast<uint16_t>(v);
+  }
+  Napi::Value prev = obj.Get("prevDurableEpoch");
+  if (!prev.IsUndefined() && !prev.IsNull()) {
+    options.has_prev = true;
+    options.prev_durable_epoch = ParseU64(prev, Field(name, "prevDurableEpoch"));
+  }
+  options.fallback_active = ParseBool(obj.Get("fallbackActive"), Field(name, "fallbackActive"), false);
+  return options;
+}
+
+RecoveryOptions ParseRecoveryOptions(Napi::Value value, const std::string& name) {
+  RecoveryOptions options;
+  Napi::Object obj;
+  if (!ParseOptionsObject(value, name, &obj)) return options;
+  options.skip_corrupt = ParseBool(obj.Get("skipCorrupt"), Field(name, "skipCorrupt"), false);
+  options.delete_after_recovery =
+      ParseBool(obj.Get("deleteAfterRecovery"), Field(name, "deleteAfterRecovery"), false);
+  options.discard_torn_tail =
+      ParseBool(obj.Get("discardTornTail"), Field(name, "discardTornTail"), false);
+  return options;
+}
+
+void PackRecords(std::vector<WalRecord>* records, PackedRecords* out) {
+  const size_t n = records->size();
+  size_t total = 0;
+  for (const WalRecord& r : *records) total += r.before_image.size() + r.after_image.size();
+  out->u64.resize(n * kPackedU64PerRecord);
+  out->u32.resize(n * kPackedU32PerRecord);
+  out->bytes.resize(total);
+  uint64_t* u64 = out->u64.data();
+  uint32_t* u32 = out->u32.data();
+  uint8_t* bytes = out->bytes.data();
+  for (WalRecord& r : *records) {
+    *u64++ = r.txn_id;
+    *u64++ = r.epoch;
+    *u64++ = r.begin_seq;
+    *u64++ = r.has_end_seq ? r.end_seq : 0;
+    *u32++ = r.txn_epoch;
+    *u32++ = r.page_id;
+    *u32++ = r.has_end_seq ? 1 : 0;
+    *u32++ = static_cast<uint32_t>(r.before_image.size());
+    *u32++ = static_cast<uint32_t>(r.after_image.size());
+    if (!r.before_image.empty()) {
+      std::memcpy(bytes, r.before_image.data(), r.before_image.size());
+      bytes += r.before_image.size();
+    }
+    if (!r.after_image.empty()) {
+      std::memcpy(bytes, r.after_image.data(), r.after_image.size());
+      bytes += r.after_image.size();
+    }
+    std::vector<uint8_t>().swap(r.before_image);
+    std::vector<uint8_t>().swap(r.after_image);
+  }
+  std::vector<WalRecord>().swap(*records);
+}
+
+Napi::Object PackedToJs(Napi::Env env, PackedRecords* packed) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("u64", VectorToArrayBuffer(env, &packed->u64, DeleteVector64));
+  out.Set("u32", VectorToArrayBuffer(env, &packed->u32, DeleteVector32));
+  out.Set("bytes", VectorToArrayBuffer(env, &packed->bytes, DeleteVector));
+  return out;
+}
+
+Napi::Value U64ToJs(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v); }
+
+Napi::Object HeaderToJs(Napi::Env env, const SegmentHeader& header) {
+  Napi::Object h = Napi::Object::New(env);
+  h.Set("version", Napi::Number::New(env, header.version));
+  h.Set("epoch", U64ToJs(env, header.epoch));
+  h.Set("recordCount", Napi::Number::New(env, header.record_count));
+  return h;
+}
+
+Napi::Value CertificateToJs(Napi::Env env, const CommitCertificate& cert) {
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("formatVersion", Napi::Number::New(env, cert.format_version));
+  c.Set("certificateEpoch", U64ToJs(env, cert.certificate_epoch));
+  c.Set("commitSeqLo", U64ToJs(env, cert.commit_seq_lo));
+  c.Set("commitSeqHi", U64ToJs(env, cert.commit_seq_hi));
+  c.Set("durableSegmentEpoch",
+        cert.has_prev ? U64ToJs(env, cert.prev_durable_epoch) : env.Null());
+  c.Set("laneCount", Napi::Number::New(env, static_cast<double>(cert.lane_record_counts.size())));
+  Napi::Array lanes = Napi::Array::New(env, cert.lane_record_counts.size());
+  for (size_t i = 0; i < cert.lane_record_counts.size(); ++i) {
+    lanes.Set(static_cast<uint32_t>(i), Napi::Number::New(env, cert.lane_record_counts[i]));
+  }
+  c.Set("laneRecordCounts", lanes);
+  c.Set("dbSizePages", Napi::Number::New(env, cert.db_size_pages));
+  c.Set("pageSetSize", Napi::Number::New(env, cert.page_set_size));
+  c.Set("certificateCrc32c", Napi::Number::New(env, cert.certificate_crc32c));
+  c.Set("fallbackActive", Napi::Boolean::New(env, cert.fallback_active));
+  return c;
+}
+
+Napi::Object RecoveryResultToJs(Napi::Env env, const RecoveryResult& result) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("segmentsRecovered", Napi::Number::New(env, static_cast<double>(result.segments_recovered)));
+  r.Set("recordsApplied", Napi::Number::New(env, static_cast<double>(result.records_applied)));
+  r.Set("bytesRead", Napi::Number::New(env, static_cast<double>(result.bytes_read)));
+  Napi::Array epochs = Napi::Array::New(env, result.epochs.size());
+  for (size_t i = 0; i < result.epochs.size(); ++i) {
+    epochs.Set(static_cast<uint32_t>(i), U64ToJs(env, result.epochs[i]));
+  }
+  r.Set("epochs", epochs);
+  Napi::Array partial = Napi::Array::New(env, result.partial_segments.size());
+  for (size_t i = 0; i < result.partial_segments.size(); ++i) {
+    partial.Set(static_cast<uint32_t>(i), Napi::String::New(env, result.partial_segments[i]));
+  }
+  r.Set("partialSegments", partial);
+  r.Set("tornTail", Napi::Boolean::New(env, result.torn_tail));
+  r.Set("stopReason", result.stop_reason.empty() ? env.Null()
+                                                 : Napi::String::New(env, result.stop_reason));
+  Napi::Array certs = Napi::Array::New(env, result.certificates.size());
+  for (size_t i = 0; i < result.certificates.size(); ++i) {
+    certs.Set(static_cast<uint32_t>(i), CertificateToJs(env, result.certificates[i]));
+  }
+  r.Set("certificates", certs);
+  return r;
+}
+
+}  // namespace segbind
+}  // namespace pwal

@@ -1,0 +1,601 @@
+#include "wal_binding.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/failing_file_system.h"
+#include "../core/wal.h"
+#include "errors.h"
+#include "wal_args.h"
+#include "wal_events.h"
+#include "wal_pin.h"
+
+namespace pwal {
+namespace {
+
+// Per-environment state of the WAL binding: owned by the NativeWal class (constructor data),
+// freed when the environment tears down.
+struct WalEnv {
+  size_t open_handles = 0;
+  uint64_t handles_created = 0;
+};
+
+class NativeWal : public Napi::ObjectWrap<NativeWal> {
+ public:
+  static void Register(Napi::Env env, Napi::Object exports);
+
+  explicit NativeWal(const Napi::CallbackInfo& info);
+  ~NativeWal() override;
+
+  // Hot path, raw N-API (no CallbackInfo/wrapper objects).
+  static napi_value SubmitOne(napi_env env, napi_callback_info info);
+  static napi_value SubmitMany(napi_env env, napi_callback_info info);
+
+  Napi::Value CurrentEpoch(const Napi::CallbackInfo& info);
+  Napi::Value DurableEpoch(const Napi::CallbackInfo& info);
+  Napi::Value ThreadSlot(const Napi::CallbackInfo& info);
+  Napi::Value IsRunning(const Napi::CallbackInfo& info);
+  Napi::Value IsFailed(const Napi::CallbackInfo& info);
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value Stop(const Napi::CallbackInfo& info);
+  Napi::Value AdvanceAndFlush(const Napi::CallbackInfo& info);
+  Napi::Value SetWaiting(const Napi::CallbackInfo& info);
+  Napi::Value RequestFlush(const Napi::CallbackInfo& info);
+  Napi::Value Failure(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+
+ private:
+  static void CleanupHook(void* arg);
+  // JS thread; idempotent. Returns the ReleaseWal status.
+  Status CloseHandle(bool abort);
+  Wal* wal_or_throw(Napi::Env env);
+  napi_value DoSubmit(napi_env env, const SubmitBatch& batch);
+
+  napi_env env_;
+  WalEnv* wal_env_;
+  std::shared_ptr<Wal> wal_;
+  std::shared_ptr<WalEventChannel> channel_;
+  uint64_t listener_id_ = 0;
+  size_t slot_count_ = 1;
+  bool hook_registered_ = false;
+  // Interned property keys of a frame ("pageNumber", "pageData", "dbSizeIfCommit"): looking a
+  // property up by a ready key avoids re-creating the string for every frame.
+  // (Held in an array: N-API 8 cannot reference a primitive string directly.)
+  Napi::ObjectReference frame_keys_;
+};
+
+// ---- options ------------------------------------------------------------------------------
+
+uint32_t U32Prop(Napi::Object o, const char* key, uint32_t dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
+}
+
+std::string StrProp(Napi::Object o, const char* key, const char* dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(dflt);
+}
+
+FsyncPolicy ParseFsync(const std::string& s, bool* ok) {
+  *ok = true;
+  if (s == "full") return FsyncPolicy::kFull;
+  if (s == "normal") return FsyncPolicy::kNormal;
+  if (s == "off") return FsyncPolicy::kOff;
+  *ok = false;
+  return FsyncPolicy::kFull;
+}
+
+// Builds WalOptions from the (TypeScript-validated) options object; re-checks enums.
+bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
+  out->slot_count = U32Prop(o, "slotCount", kDefaultSlotCount);
+  out->buffer_capacity_bytes = U32Prop(o, "bufferCapacityBytes", kDefaultBufferCapacity);
+  const std::string overflow = StrProp(o, "overflowPolicy", "block_writer");
+  if (overflow == "block_writer") {
+    out->overflow = OverflowPolicy::kBlockWriter;
+  } else if (overflow == "allocate_overflow") {
+    out->overflow = OverflowPolicy::kAllocateOverflow;
+  } else {
+    ThrowArgRange(env, "options.overflowPolicy", "must be 'block_writer' or 'allocate_overflow'");
+    return false;
+  }
+  out->epoch_interval_ms = U32Prop(o, "epochIntervalMs", 10);
+  const std::string policy = StrProp(o, "flushPolicy", "adaptive");
+  if (policy == "adaptive") {
+    out->policy = FlushPolicy::kAdaptive;
+  } else if (policy == "ticker") {
+    out->policy = FlushPolicy::kTicker;
+  } else {
+    ThrowArgRange(env, "options.flushPolicy", "must be 'adaptive' or 'ticker'");
+    return false;
+  }
+  out->max_flush_delay_ms = U32Prop(o, "maxFlushDelayMs", 10);
+  bool ok = false;
+  out->fsync = ParseFsync(StrProp(o, "fsyncPolicy", "full"), &ok);
+  if (!ok) {
+    ThrowArgRange(env, "options.fsyncPolicy", "must be 'full', 'normal' or 'off'");
+    return false;
+  }
+  out->format_version = static_cast<uint16_t>(U32Prop(o, "formatVersion", kSegmentFormatV2));
+  Napi::Value start = o.Get("startFlusher");
+  out->start_flusher = start.IsBoolean() ? start.As<Napi::Boolean>().Value() : false;
+  Napi::Value fi = o.Get("faultInjection");
+  if (fi.IsObject()) {
+    // Test-only: a FailingFileSystem over the default one. It must outlive the Wal, which the
+    // registry may share beyond this handle, so it is intentionally never freed (tests only).
+    Napi::Object f = fi.As<Napi::Object>();
+    FailSpec spec;
+    if (!ParseFailOp(StrProp(f, "op", ""), &spec.op)) {
+      ThrowArgRange(env, "options.__faultInjection.op", "must be one of open, write, sync, rename, dirsync, close");
+      return false;
+    }
+    spec.nth = uint64_t{U32Prop(f, "after", 0)} + 1;
+    Napi::Value p = f.Get("persistent");
+    spec.persistent = p.IsBoolean() && p.As<Napi::Boolean>().Value();
+    spec.err = StrProp(f, "errno", "EIO") == "ENOSPC" ? 28 : 5;
+    auto* failing = new FailingFileSystem(FileSystem::Default());
+    failing->Arm(spec);
+    out->fs = failing;
+  }
+  return true;
+}
+
+// ---- construction / teardown --------------------------------------------------------------
+
+NativeWal::NativeWal(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<NativeWal>(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  wal_env_ = static_cast<WalEnv*>(info.Data());
+  if (!info[0].IsString()) {
+    ThrowArgType(env, "dbPath", "a string");
+    return;
+  }
+  if (!info[1].IsObject()) {
+    ThrowArgType(env, "options", "an object");
+    return;
+  }
+  if (!info[2].IsFunction()) {
+    ThrowArgType(env, "listener", "a function");
+    return;
+  }
+  const std::string db_path = info[0].As<Napi::String>().Utf8Value();
+  WalOptions options;
+  if (!ParseWalOptions(env, info[1].As<Napi::Object>(), &options)) return;
+
+  channel_ = WalEventChannel::Create(env, info[2]);
+  if (!channel_) return;  // exception pending
+
+  PinAddonInMemory();  // before any flusher thread can exist
+  Status status;
+  std::shared_ptr<Wal> wal = AcquireWal(db_path, options, &status);
+  if (!status.ok() || !wal) {
+    channel_->Shutdown();
+    channel_.reset();
+    StatusToError(env, status.ok() ? Status::IoError("cannot open WAL") : status)
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  if (wal->CurrentEpoch() > kMaxSafeInteger - (uint64_t{1} << 32)) {
+    ReleaseWal(wal, false);
+    channel_->Shutdown();
+    channel_.reset();
+    StatusToError(env, Status::Corruption("epoch " + std::to_string(wal->CurrentEpoch()) +
+                                          " on disk is beyond the supported range (< 2^53)"))
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  wal_ = std::move(wal);
+  slot_count_ = wal_->SlotCount();
+  Napi::Array keys = Napi::Array::New(env, 3);
+  keys.Set(0u, Napi::String::New(env, "pageNumber"));
+  keys.Set(1u, Napi::String::New(env, "pageData"));
+  keys.Set(2u, Napi::String::New(env, "dbSizeIfCommit"));
+  frame_keys_ = Napi::Persistent(keys.As<Napi::Object>());
+  std::weak_ptr<WalEventChannel> weak = channel_;
+  listener_id_ = wal_->AddListener([weak](const DurableEvent& ev) {
+    if (auto ch = weak.lock()) ch->OnDurableEvent(ev);
+  });
+  // Registered after the TSFN: hooks run in reverse order, so this one runs before node
+  // closes the TSFN at teardown.
+  napi_add_env_cleanup_hook(env_, &NativeWal::CleanupHook, this);
+  hook_registered_ = true;
+  if (wal_env_ != nullptr) {
+    wal_env_->open_handles++;
+    wal_env_->handles_created++;
+  }
+}
+
+NativeWal::~NativeWal() { CloseHandle(false); }
+
+void NativeWal::CleanupHook(void* arg) {
+  NativeWal* self = static_cast<NativeWal*>(arg);
+  self->hook_registered_ = false;  // the hook is being consumed
+  // Environment teardown (worker terminated, process exiting): nothing in JS can wait for
+  // more; release the reference so the last one closes the Wal and joins its flusher.
+  self->CloseHandle(false);
+}
+
+Status NativeWal::CloseHandle(bool abort) {
+  if (hook_registered_) {
+    napi_remove_env_cleanup_hook(env_, &NativeWal::CleanupHook, this);
+    hook_registered_ = false;
+  }
+  Status status;
+  if (wal_) {
+    // After RemoveListener returns our listener is not running and never runs again.
+    if (listener_id_ != 0) wal_->RemoveListener(listener_id_);
+    listener_id_ = 0;
+    std::shared_ptr<Wal> wal = std::move(wal_);
+    wal_.reset();
+    status = ReleaseWal(wal, abort);
+    if (wal_env_ != nullptr && wal_env_->open_handles > 0) wal_env_->open_handles--;
+  }
+  if (channel_) {
+    channel_->Shutdown();
+    channel_.reset();
+  }
+  return status;
+}
+
+Wal* NativeWal::wal_or_throw(Napi::Env env) {
+  if (!wal_) {
+    StatusToError(env, Status::Closed("the WAL handle is closed")).ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return wal_.get();
+}
+
+// ---- submit (hot path) --------------------------------------------------------------------
+
+// Gets `this` unwrapped and up to N arguments; nullptr with a pending exception if closed.
+template <size_t N>
+NativeWal* UnwrapThis(napi_env env, napi_callback_info info, napi_value (&argv)[N], size_t* argc) {
+  napi_value self;
+  *argc = N;
+  napi_get_cb_info(env, info, argc, argv, &self, nullptr);
+  if (*argc < N) {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    for (size_t i = *argc; i < N; i++) argv[i] = undefined;
+  }
+  void* ptr = nullptr;
+  if (napi_unwrap(env, self, &ptr) != napi_ok || ptr == nullptr) {
+    napi_throw_type_error(env, "ERR_INVALID_THIS", "Value of \"this\" must be a NativeWal");
+    return nullptr;
+  }
+  return static_cast<NativeWal*>(ptr);
+}
+
+bool ArgToken(napi_env env, napi_value* argv, SubmitBatch* batch) {
+  if (!ArgU64(env, argv[0], ArgPath{"batch.txnToken", -1, "id"}, true, &batch->txn_id)) return false;
+  if (!ArgU32(env, argv[1], ArgPath{"batch.txnToken", -1, "epoch"}, false, true, 0,
+              &batch->txn_epoch)) {
+    return false;
+  }
+  return ArgU64(env, argv[2], ArgPath{"batch", -1, "commitSeq"}, false, &batch->commit_seq);
+}
+
+bool ArgFrame(napi_env env, napi_value page_number, napi_value page_data, napi_value db_size,
+              long index, SubmitFrame* frame) {
+  if (!ArgU32(env, page_number, ArgPath{"batch.frames", index, "pageNumber"}, true, false, 0,
+              &frame->page_number)) {
+    return false;
+  }
+  if (!ArgBytes(env, page_data, ArgPath{"batch.frames", index, "pageData"}, kMaxImageBytes,
+                &frame->page_data, &frame->page_size)) {
+    return false;
+  }
+  return ArgU32(env, db_size, ArgPath{"batch.frames", index, "dbSizeIfCommit"}, false, true, 0,
+                &frame->db_size_if_commit);
+}
+
+napi_value NativeWal::DoSubmit(napi_env env, const SubmitBatch& batch) {
+  if (!wal_) {
+    SetStatusError(env, Status::Closed("submitBatch: the WAL is closed"));
+    return nullptr;
+  }
+  uint64_t epoch = 0;
+  Status st = wal_->Submit(pwal::ThreadSlot(slot_count_), batch, &epoch);
+  if (!st.ok()) {
+    SetStatusError(env, st);
+    return nullptr;
+  }
+  napi_value out;
+  napi_create_double(env, static_cast<double>(epoch), &out);
+  return out;
+}
+
+// submitOne(txnId, txnEpoch, commitSeq, pageNumber, pageData, dbSizeIfCommit)
+napi_value NativeWal::SubmitOne(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  size_t argc;
+  NativeWal* self = UnwrapThis(env, info, argv, &argc);
+  if (self == nullptr) return nullptr;
+  SubmitBatch batch;
+  if (!ArgToken(env, argv, &batch)) return nullptr;
+  SubmitFrame frame;
+  if (!ArgFrame(env, argv[3], argv[4], argv[5], 0, &frame)) return nullptr;
+  batch.frames = &frame;
+  batch.frame_count = 1;
+  return self->DoSubmit(env, batch);
+}
+
+// submit(txnId, txnEpoch, commitSeq, frames)
+napi_value NativeWal::SubmitMany(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  size_t argc;
+  NativeWal* self = UnwrapThis(env, info, argv, &argc);
+  if (self == nullptr) return nullptr;
+  SubmitBatch batch;
+  if (!ArgToken(env, argv, &batch)) return nullptr;
+  bool is_array = false;
+  napi_is_array(env, argv[3], &is_array);
+  if (!is_array) {
+    SetArgTypeError(env, "batch.frames", "an array", "a non-array value");
+    return nullptr;
+  }
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[3], &n);
+  napi_value keys[3];
+  napi_value key_array = self->frame_keys_.Value();
+  for (uint32_t k = 0; k < 3; k++) napi_get_element(env, key_array, k, &keys[k]);
+  SubmitFrame inline_frames[8];
+  std::vector<SubmitFrame> heap_frames;
+  SubmitFrame* frames = inline_frames;
+  if (n > 8) {
+    heap_frames.resize(n);
+    frames = heap_frames.data();
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value f;
+    napi_get_element(env, argv[3], i, &f);
+    napi_valuetype t;
+    napi_typeof(env, f, &t);
+    if (t != napi_object) {
+      SetArgTypeError(env, ArgPath{"batch.frames", static_cast<long>(i)}.str(), "of type object",
+                      t == napi_null ? "null" : "a non-object value");
+      return nullptr;
+    }
+    napi_value pn, pd, ds;
+    napi_get_property(env, f, keys[0], &pn);
+    napi_get_property(env, f, keys[1], &pd);
+    napi_get_property(env, f, keys[2], &ds);
+    if (!ArgFrame(env, pn, pd, ds, static_cast<long>(i), &frames[i])) return nullptr;
+  }
+  batch.frames = frames;
+  batch.frame_count = n;
+  return self->DoSubmit(env, batch);
+}
+
+// ---- the rest of the surface --------------------------------------------------------------
+
+Napi::Value NativeWal::CurrentEpoch(const Napi::CallbackInfo& info) {
+  Wal* wal = wal_or_throw(info.Env());
+  if (wal == nullptr) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), static_cast<double>(wal->CurrentEpoch()));
+}
+
+Napi::Value NativeWal::DurableEpoch(const Napi::CallbackInfo& info) {
+  Wal* wal = wal_or_throw(info.Env());
+  if (wal == nullptr) return info.Env().Undefined();
+  std::optional<uint64_t> d = wal->DurableEpoch();
+  return Napi::Number::New(info.Env(), d ? static_cast<double>(*d) : -1.0);
+}
+
+Napi::Value NativeWal::ThreadSlot(const Napi::CallbackInfo& info) {
+  Wal* wal = wal_or_throw(info.Env());
+  if (wal == nullptr) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), static_cast<double>(pwal::ThreadSlot(slot_count_)));
+}
+
+Napi::Value NativeWal::IsRunning(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), wal_ && wal_->IsRunning());
+}
+
+Napi::Value NativeWal::IsFailed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), wal_ && wal_->IsFailed());
+}
+
+Napi::Value NativeWal::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Wal* wal = wal_or_throw(env);
+  if (wal == nullptr) return env.Undefined();
+  bool ok = false;
+  FsyncPolicy policy = ParseFsync(info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "", &ok);
+  if (!ok) {
+    ThrowArgRange(env, "options.fsyncPolicy", "must be 'full', 'normal' or 'off'");
+    return env.Undefined();
+  }
+  if (wal->IsRunning()) {
+    Napi::Error e = Napi::Error::New(env, "coordinator already running");
+    e.Value().Set("code", Napi::String::New(env, "ERR_INVALID_STATE"));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Status st = wal->Start(policy);
+  if (!st.ok()) {
+    if (st.code() == Status::Code::kInvalidArgument) {
+      Napi::Error e = Napi::Error::New(env, "coordinator already running: " + st.message());
+      e.Value().Set("code", Napi::String::New(env, "ERR_INVALID_STATE"));
+      e.ThrowAsJavaScriptException();
+    } else {
+      StatusToError(env, st).ThrowAsJavaScriptException();
+    }
+  }
+  return env.Undefined();
+}
+
+Napi::Value NativeWal::Stop(const Napi::CallbackInfo& info) {
+  if (wal_) wal_->Stop();
+  return info.Env().Undefined();
+}
+
+class AdvanceAndFlushWorker : public Napi::AsyncWorker {
+ public:
+  AdvanceAndFlushWorker(Napi::Env env, std::shared_ptr<Wal> wal, uint32_t timeout_ms)
+      : Napi::AsyncWorker(env, "parallel-wal:advanceAndFlush"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        wal_(std::move(wal)),
+        timeout_ms_(timeout_ms) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { status_ = wal_->AdvanceAndFlush(timeout_ms_, &new_epoch_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    wal_.reset();
+    if (status_.ok()) {
+      deferred_.Resolve(Napi::Number::New(env, static_cast<double>(new_epoch_)));
+    } else {
+      deferred_.Reject(StatusToError(env, status_).Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    wal_.reset();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Wal> wal_;  // keeps the object alive; Close() on it is serialized by the core
+  uint32_t timeout_ms_;
+  Status status_;
+  uint64_t new_epoch_ = 0;
+};
+
+Napi::Value NativeWal::AdvanceAndFlush(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Wal* wal = wal_or_throw(env);
+  if (wal == nullptr) return env.Undefined();
+  uint32_t timeout_ms = 10000;
+  if (!info[0].IsUndefined() &&
+      !ArgTimeoutMs(env, info[0], ArgPath{"options", -1, "timeoutMs"}, &timeout_ms)) {
+    return env.Undefined();  // exception pending
+  }
+  auto* worker = new AdvanceAndFlushWorker(env, wal_, timeout_ms);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value NativeWal::SetWaiting(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool waiting = info[0].ToBoolean().Value();
+  if (channel_) channel_->SetWaiting(env, waiting);
+  if (!wal_) return Napi::Number::New(env, -1);
+  if (waiting) wal_->RequestFlush();
+  std::optional<uint64_t> d = wal_->DurableEpoch();
+  return Napi::Number::New(env, d ? static_cast<double>(*d) : -1.0);
+}
+
+// requestFlush(epoch?): a JS waiter exists for `epoch` (or for something, when omitted).
+Napi::Value NativeWal::RequestFlush(const Napi::CallbackInfo& info) {
+  if (wal_) {
+    if (info.Length() > 0 && info[0].IsNumber()) {
+      const double e = info[0].As<Napi::Number>().DoubleValue();
+      wal_->RequestFlushFor(e >= 0 ? static_cast<uint64_t>(e) : 0);
+    } else {
+      wal_->RequestFlush();
+    }
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeWal::Failure(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!wal_ || !wal_->IsFailed()) return env.Undefined();
+  uint64_t epoch = 0;
+  std::string code, message;
+  int err = 0;
+  if (!channel_ || !channel_->failure(&epoch, &code, &message, &err)) {
+    Status st = wal_->FailureStatus();
+    std::optional<uint64_t> fe = wal_->coordinator()->FailedEpoch();
+    epoch = fe ? *fe : 0;
+    code = JsErrorCode(st.ok() ? Status::Code::kIoError : st.code());
+    message = st.message();
+    err = st.sys_errno();
+  }
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, Napi::Number::New(env, static_cast<double>(epoch)));
+  out.Set(1u, Napi::String::New(env, code));
+  out.Set(2u, Napi::String::New(env, message));
+  out.Set(3u, Napi::Number::New(env, err));
+  return out;
+}
+
+Napi::Value NativeWal::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool abort = info[0].ToBoolean().Value();
+  Status st = CloseHandle(abort);
+  // A final publish error of the last handle has already been reported to every waiter
+  // through the failure event; closing itself succeeded.
+  (void)st;
+  return env.Undefined();
+}
+
+Napi::Value NativeWal::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Wal* wal = wal_or_throw(env);
+  if (wal == nullptr) return env.Undefined();
+  WalStats s = wal->Stats();
+  Napi::Object o = Napi::Object::New(env);
+  auto set = [&](const char* k, uint64_t v) { o.Set(k, Napi::Number::New(env, static_cast<double>(v))); };
+  set("epochsSealed", s.epochs_sealed);
+  set("epochsDurable", s.epochs_durable);
+  set("emptyEpochs", s.empty_epochs);
+  set("segmentsWritten", s.segments_written);
+  set("recordsWritten", s.records_written);
+  set("bytesWritten", s.bytes_written);
+  set("fsyncs", s.fsyncs);
+  set("writeFailures", s.write_failures);
+  set("submits", s.submits);
+  set("submittedRecords", s.submitted_records);
+  set("backpressure", s.backpressure);
+  set("contention", s.contention);
+  set("overflowAppends", s.overflow_appends);
+  set("fallbackEntries", s.fallback_entries);
+  set("eventsDelivered", s.events_delivered);
+  if (wal_env_ != nullptr) set("envOpenHandles", wal_env_->open_handles);
+  return o;
+}
+
+void NativeWal::Register(Napi::Env env, Napi::Object exports) {
+  auto* wal_env = new WalEnv();
+  Napi::Function ctor = DefineClass(
+      env, "NativeWal",
+      {
+          InstanceMethod<&NativeWal::CurrentEpoch>("currentEpoch"),
+          InstanceMethod<&NativeWal::DurableEpoch>("durableEpoch"),
+          InstanceMethod<&NativeWal::ThreadSlot>("threadSlot"),
+          InstanceMethod<&NativeWal::IsRunning>("isRunning"),
+          InstanceMethod<&NativeWal::IsFailed>("isFailed"),
+          InstanceMethod<&NativeWal::Start>("start"),
+          InstanceMethod<&NativeWal::Stop>("stop"),
+          InstanceMethod<&NativeWal::AdvanceAndFlush>("advanceAndFlush"),
+          InstanceMethod<&NativeWal::SetWaiting>("setWaiting"),
+          InstanceMethod<&NativeWal::RequestFlush>("requestFlush"),
+          InstanceMethod<&NativeWal::Failure>("failure"),
+          InstanceMethod<&NativeWal::Close>("close"),
+          InstanceMethod<&NativeWal::Stats>("stats"),
+      },
+      wal_env);
+  // The per-env state dies with the constructor function (environment teardown).
+  ctor.AddFinalizer([](Napi::Env, WalEnv* data) { delete data; }, wal_env);
+  // Hot-path methods as raw N-API functions on the prototype.
+  napi_value proto;
+  napi_get_named_property(env, ctor, "prototype", &proto);
+  napi_property_descriptor props[] = {
+      {"submitOne", nullptr, &NativeWal::SubmitOne, nullptr, nullptr, nullptr,
+       static_cast<napi_property_attributes>(napi_writable | napi_configurable), nullptr},
+      {"submit", nullptr, &NativeWal::SubmitMany, nullptr, nullptr, nullptr,
+       static_cast<napi_property_attributes>(napi_writable | napi_configurable), nullptr},
+  };
+  napi_define_properties(env, proto, 2, props);
+  exports.Set("NativeWal", ctor);
+}
+
+}  // namespace
+
+void RegisterWal(Napi::Env env, Napi::Object exports) { NativeWal::Register(env, exports); }
+
+}  // namespace pwal

@@ -1,0 +1,331 @@
+// FileSystem::Default(): the POSIX implementation.
+//
+// Why each call is the way it is:
+// - Files are created with O_CREAT|O_EXCL so a writer can never truncate or reuse a name.
+// - write()/writev() loop on EINTR and short writes (a short write is not an error).
+// - Sync: fdatasync for kData, fsync for kFull; on macOS fsync does not reach the platter, so
+//   kFull uses fcntl(F_FULLFSYNC) (falling back to fsync where the FS refuses it).
+// - A file whose sync failed is poisoned: later Sync() calls fail too, because on Linux a second
+//   fsync after EIO reports success while the data is gone (fsyncgate).
+// - RenameNoReplace uses renameat2(RENAME_NOREPLACE) (renamex_np(RENAME_EXCL) on macOS); where
+//   the kernel or file system does not support it, link()+unlink(): link() fails with EEXIST
+//   rather than replacing, which gives the same no-replace guarantee.
+// - LockFile uses flock(), whose locks belong to the open file description, so a second open in
+//   the same process conflicts too (fcntl locks would silently succeed in-process).
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+
+#include "file_system.h"
+
+#if defined(__APPLE__)
+#include <sys/stdio.h>
+#endif
+
+namespace pwal {
+namespace {
+
+Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
+  std::string msg = what + " " + path + ": " + std::strerror(err);
+  if (err == ENOENT) return Status::NotFound(msg, err);
+  if (err == EEXIST) return Status::AlreadyExists(msg, err);
+  return Status::IoError(msg, err);
+}
+
+int SyncFd(int fd, SyncMode mode) {
+  if (mode == SyncMode::kNone) return 0;
+#if defined(__APPLE__)
+  if (mode == SyncMode::kFull) {
+    if (fcntl(fd, F_FULLFSYNC) == 0) return 0;
+    // Some file systems (e.g. network ones) refuse F_FULLFSYNC; fsync is the best left.
+  }
+  return fsync(fd);
+#else
+  return mode == SyncMode::kData ? fdatasync(fd) : fsync(fd);
+#endif
+}
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Status Append(const uint8_t* data, size_t n) override {
+    if (fd_ < 0) return Status::IoError("append to closed file " + path_, EBADF);
+    while (n > 0) {
+      const ssize_t w = ::write(fd_, data, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("write", path_, errno);
+      }
+      data += w;
+      n -= static_cast<size_t>(w);
+    }
+    return Status::OK();
+  }
+
+  Status AppendV(const uint8_t* const* bufs, const size_t* lens, size_t count) override {
+    if (fd_ < 0) return Status::IoError("append to closed file " + path_, EBADF);
+    std::vector<iovec> iov;
+    iov.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (lens[i] > 0) iov.push_back({const_cast<uint8_t*>(bufs[i]), lens[i]});
+    }
+    size_t first = 0;
+    while (first < iov.size()) {
+      const int n = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
+      const ssize_t w = ::writev(fd_, iov.data() + first, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("writev", path_, errno);
+      }
+      // Advance past what was written; a short write leaves a partial iovec at `first`.
+      size_t left = static_cast<size_t>(w);
+      while (first < iov.size() && left >= iov[first].iov_len) {
+        left -= iov[first].iov_len;
+        ++first;
+      }
+      if (left > 0) {
+        iov[first].iov_base = static_cast<uint8_t*>(iov[first].iov_base) + left;
+        iov[first].iov_len -= left;
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Sync(SyncMode mode) override {
+    if (fd_ < 0) return Status::IoError("sync of closed file " + path_, EBADF);
+    if (poisoned_) {
+      return Status::IoError("sync " + path_ + ": an earlier sync failed; the file is abandoned",
+                             EIO);
+    }
+    if (SyncFd(fd_, mode) != 0) {
+      poisoned_ = true;
+      return ErrnoStatus(mode == SyncMode::kData ? "fdatasync" : "fsync", path_, errno);
+    }
+    return Status::OK();
+  }
+
+  Status Close() override {
+    if (fd_ < 0) return Status::OK();
+    const int fd = fd_;
+    fd_ = -1;
+    // close() is never retried on EINTR: on Linux the descriptor is already released.
+    if (::close(fd) != 0 && errno != EINTR) return ErrnoStatus("close", path_, errno);
+    return Status::OK();
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+  bool poisoned_ = false;
+};
+
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+
+ private:
+  int fd_;
+};
+
+int OpenRead(const std::string& path) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+int RenameNoReplaceSyscall(const char* from, const char* to) {
+#if defined(__linux__) && defined(SYS_renameat2)
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+  return static_cast<int>(::syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE));
+#elif defined(__APPLE__) && defined(RENAME_EXCL)
+  return ::renamex_np(from, to, RENAME_EXCL);
+#else
+  (void)from;
+  (void)to;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+class PosixFileSystem final : public FileSystem {
+ public:
+  Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return ErrnoStatus("create", path, errno);
+    out->reset(new PosixWritableFile(path, fd));
+    return Status::OK();
+  }
+
+  Status ReadFile(const std::string& path, std::string* out) override {
+    const int fd = OpenRead(path);
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return ErrnoStatus("stat", path, err);
+    }
+    out->clear();
+    out->resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < out->size()) {
+      const ssize_t r = ::read(fd, &(*out)[got], out->size() - got);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        ::close(fd);
+        return ErrnoStatus("read", path, err);
+      }
+      if (r == 0) break;  // the file shrank under us: return what exists
+      got += static_cast<size_t>(r);
+    }
+    out->resize(got);
+    ::close(fd);
+    return Status::OK();
+  }
+
+  Status ReadAt(const std::string& path, uint64_t offset, uint8_t* buf, size_t n,
+                size_t* read) override {
+    *read = 0;
+    const int fd = OpenRead(path);
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    while (*read < n) {
+      const ssize_t r = ::pread(fd, buf + *read, n - *read, static_cast<off_t>(offset + *read));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        ::close(fd);
+        return ErrnoStatus("read", path, err);
+      }
+      if (r == 0) break;
+      *read += static_cast<size_t>(r);
+    }
+    ::close(fd);
+    return Status::OK();
+  }
+
+  Status GetFileSize(const std::string& path, uint64_t* size) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat", path, errno);
+    *size = static_cast<uint64_t>(st.st_size);
+    return Status::OK();
+  }
+
+  Status FileExists(const std::string& path, bool* exists) override {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0) {
+      *exists = true;
+      return Status::OK();
+    }
+    if (errno == ENOENT || errno == ENOTDIR) {
+      *exists = false;
+      return Status::OK();
+    }
+    return ErrnoStatus("stat", path, errno);
+  }
+
+  Status RenameNoReplace(const std::string& from, const std::string& to) override {
+    if (RenameNoReplaceSyscall(from.c_str(), to.c_str()) == 0) return Status::OK();
+    const int err = errno;
+    if (err != ENOSYS && err != EINVAL && err != ENOTSUP && err != EOPNOTSUPP) {
+      return ErrnoStatus("rename " + from + " to", to, err);
+    }
+    // No atomic no-replace rename here: link() refuses an existing target, then drop the old
+    // name. A crash in between leaves both names for the same complete inode, which is harmless
+    // (readers ignore temporaries; cleanup removes them).
+    if (::link(from.c_str(), to.c_str()) != 0) return ErrnoStatus("link " + from + " to", to, errno);
+    if (::unlink(from.c_str()) != 0) return ErrnoStatus("unlink", from, errno);
+    return Status::OK();
+  }
+
+  Status SyncDir(const std::string& dir, SyncMode mode) override {
+    if (mode == SyncMode::kNone) return Status::OK();
+    int fd;
+    do {
+      fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return ErrnoStatus("open directory", dir, errno);
+    // Directories have no "data" distinct from metadata: always a full fsync.
+    const int rc = SyncFd(fd, SyncMode::kFull);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) return ErrnoStatus("fsync directory", dir, err);
+    return Status::OK();
+  }
+
+  Status ListDir(const std::string& dir, std::vector<std::string>* names) override {
+    names->clear();
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return ErrnoStatus("list directory", dir, errno);
+    errno = 0;
+    while (struct dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      names->emplace_back(e->d_name);
+    }
+    const int err = errno;
+    ::closedir(d);
+    if (err != 0) return ErrnoStatus("read directory", dir, err);
+    return Status::OK();
+  }
+
+  Status DeleteFile(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return ErrnoStatus("delete", path, errno);
+    return Status::OK();
+  }
+
+  Status LockFile(const std::string& path, std::unique_ptr<FileLock>* out) override {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return ErrnoStatus("open lock file", path, errno);
+    int rc;
+    do {
+      rc = ::flock(fd, LOCK_EX | LOCK_NB);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+      const int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK) {
+        return Status::Locked("lock " + path + ": held by another process or handle");
+      }
+      return ErrnoStatus("lock", path, err);
+    }
+    out->reset(new PosixFileLock(fd));
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+FileSystem* FileSystem::Default() {
+  static FileSystem* const fs = new PosixFileSystem();  // never destroyed: usable at exit
+  return fs;
+}
+
+}  // namespace pwal

@@ -1,0 +1,225 @@
+// Segment files on disk: naming, listing, crash-safe publication, reading, deletion.
+// The byte layout lives in segment_codec.cc, recovery in segment_recovery.cc.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+
+#include "segment.h"
+
+namespace pwal {
+namespace {
+
+constexpr const char* kSegmentInfix = "-wal-seg-";
+constexpr size_t kEpochHexDigits = 16;
+
+// The db file's name as the seed derives it ("db" when the path has no file name).
+void SplitDbPath(const std::string& db_path, std::string* dir_prefix, std::string* name) {
+  const size_t slash = db_path.find_last_of('/');
+  *dir_prefix = slash == std::string::npos ? "" : db_path.substr(0, slash + 1);
+  *name = slash == std::string::npos ? db_path : db_path.substr(slash + 1);
+  if (name->empty()) *name = "db";
+}
+
+std::string SegmentDir(const std::string& db_path) { return DirName(SegmentPath(db_path, 0)); }
+
+std::string SegmentPrefix(const std::string& db_path) {
+  std::string dir_prefix, name;
+  SplitDbPath(db_path, &dir_prefix, &name);
+  return name + kSegmentInfix;
+}
+
+// Exactly 16 lowercase hex digits, as SegmentPath writes them; anything else is not a segment
+// (so "<seg>.tmp-..." temporaries and hand-made names are never listed, and no two names can
+// denote the same epoch).
+bool ParseEpochHex(const std::string& s, size_t pos, uint64_t* epoch) {
+  if (s.size() - pos != kEpochHexDigits) return false;
+  uint64_t v = 0;
+  for (size_t i = pos; i < s.size(); ++i) {
+    const char c = s[i];
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else return false;
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  *epoch = v;
+  return true;
+}
+
+bool IsSegmentTemporary(const std::string& name, const std::string& prefix) {
+  if (name.compare(0, prefix.size(), prefix) != 0) return false;
+  const size_t after = prefix.size() + kEpochHexDigits;
+  if (name.size() <= after) return false;
+  uint64_t ignored;
+  if (!ParseEpochHex(name.substr(0, after), prefix.size(), &ignored)) return false;
+  return name.compare(after, std::char_traits<char>::length(kSegmentTempInfix), kSegmentTempInfix) == 0;
+}
+
+std::string TempPathFor(const std::string& final_path) {
+  static std::atomic<uint64_t> counter{0};
+  return final_path + kSegmentTempInfix + std::to_string(static_cast<long long>(::getpid())) + "-" +
+         std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+}
+
+SyncMode FileSyncMode(FsyncPolicy p) {
+  switch (p) {
+    case FsyncPolicy::kFull: return SyncMode::kFull;
+    case FsyncPolicy::kNormal: return SyncMode::kData;
+    case FsyncPolicy::kOff: return SyncMode::kNone;
+  }
+  return SyncMode::kFull;
+}
+
+}  // namespace
+
+std::string SegmentPath(const std::string& db_path, uint64_t epoch) {
+  std::string dir_prefix, name;
+  SplitDbPath(db_path, &dir_prefix, &name);
+  char hex[kEpochHexDigits + 1];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(epoch));
+  return dir_prefix + name + kSegmentInfix + hex;
+}
+
+Status ListSegments(FileSystem* fs, const std::string& db_path, std::vector<SegmentEntry>* out) {
+  out->clear();
+  const std::string dir = SegmentDir(db_path);
+  const std::string prefix = SegmentPrefix(db_path);
+  std::vector<std::string> names;
+  PWAL_RETURN_IF_ERROR(fs->ListDir(dir, &names));
+  std::string dir_prefix, db_name;
+  SplitDbPath(db_path, &dir_prefix, &db_name);  // listed paths are spelled as SegmentPath does
+  for (const std::string& name : names) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    uint64_t epoch;
+    if (!ParseEpochHex(name, prefix.size(), &epoch)) continue;
+    out->push_back({epoch, dir_prefix + name});
+  }
+  std::sort(out->begin(), out->end(),
+            [](const SegmentEntry& a, const SegmentEntry& b) { return a.epoch < b.epoch; });
+  return Status::OK();
+}
+
+Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
+                    const SegmentWriteOptions& options, SegmentWriteResult* result) {
+  const std::string final_path = SegmentPath(db_path, batch.epoch);
+  const std::string context = "writing segment " + final_path;
+  *result = SegmentWriteResult{};
+
+  // 1. Validate and encode in memory: nothing touches the disk for an invalid batch.
+  std::string bytes;
+  CommitCertificate cert;
+  PWAL_RETURN_IF_ERROR(EncodeSegment(batch, options, &bytes, &cert).WithContext(context));
+
+  // 2. Refuse early (before any I/O that creates files) if the epoch already has a segment;
+  //    RenameNoReplace below is what makes this race-free.
+  bool exists = false;
+  PWAL_RETURN_IF_ERROR(fs->FileExists(final_path, &exists).WithContext(context));
+  if (exists) {
+    return Status::AlreadyExists(context + ": a segment for epoch " + std::to_string(batch.epoch) +
+                                 " already exists; segments are never replaced");
+  }
+
+  // 3. Temporary file: create (O_EXCL), one write, sync per policy, close.
+  const std::string temp_path = TempPathFor(final_path);
+  const SyncMode mode = FileSyncMode(options.fsync_policy);
+  std::unique_ptr<WritableFile> file;
+  PWAL_RETURN_IF_ERROR(fs->NewWritableFile(temp_path, &file).WithContext(context));
+  Status st = file->Append(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  // A failed sync is final for this file: it is deleted below, never synced again (fsyncgate).
+  if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
+  Status close_st = file->Close();
+  if (st.ok()) st = close_st;
+  file.reset();
+  // 4. Publish: the final name appears only for complete, synced bytes.
+  if (st.ok()) st = fs->RenameNoReplace(temp_path, final_path);
+  if (!st.ok()) {
+    fs->DeleteFile(temp_path);  // best effort; CleanupSegments removes what is left
+    return st.WithContext(context);
+  }
+  // 5. Make the directory entry durable before reporting success.
+  if (mode != SyncMode::kNone) {
+    st = fs->SyncDir(DirName(final_path), mode);
+    if (!st.ok()) {
+      // The entry's durability is unknown: withdraw the segment so the caller can rewrite the
+      // epoch from memory. Its bytes were synced, so if it survives a crash anyway it is whole.
+      fs->DeleteFile(final_path);
+      return st.WithContext(context);
+    }
+  }
+  result->bytes_written = bytes.size();
+  result->path = final_path;
+  result->certificate = std::move(cert);
+  return Status::OK();
+}
+
+Status ReadSegment(FileSystem* fs, const std::string& path, SegmentContents* out) {
+  const std::string context = "segment " + path;
+  uint64_t size = 0;
+  PWAL_RETURN_IF_ERROR(fs->GetFileSize(path, &size).WithContext(context));
+  if (size >= kSegmentHeaderSize) {
+    // Check the header and bound the file size before reading (allocating) the whole file.
+    uint8_t head[kSegmentHeaderSize];
+    size_t got = 0;
+    PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, head, sizeof head, &got).WithContext(context));
+    SegmentHeader header;
+    PWAL_RETURN_IF_ERROR(DecodeSegmentHeader(head, got, &header).WithContext(context));
+    const uint64_t max = MaxSegmentFileSize(header.record_count);
+    if (size > max) {
+      return Status::Corruption(context + ": file length " + std::to_string(size) +
+                                " exceeds the maximum " + std::to_string(max) + " for " +
+                                std::to_string(header.record_count) +
+                                " records (trailing bytes after declared records)");
+    }
+  }
+  std::string bytes;
+  PWAL_RETURN_IF_ERROR(fs->ReadFile(path, &bytes).WithContext(context));
+  return DecodeSegment(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), out)
+      .WithContext(context);
+}
+
+Status DeleteSegment(FileSystem* fs, const std::string& path) {
+  return fs->DeleteFile(path).WithContext("deleting segment " + path);
+}
+
+Status MaxDurableEpoch(FileSystem* fs, const std::string& db_path, std::optional<uint64_t>* out) {
+  std::vector<SegmentEntry> segments;
+  PWAL_RETURN_IF_ERROR(ListSegments(fs, db_path, &segments));
+  if (segments.empty()) {
+    out->reset();
+  } else {
+    *out = segments.back().epoch;
+  }
+  return Status::OK();
+}
+
+Status CleanupSegments(FileSystem* fs, const std::string& db_path, size_t* count) {
+  *count = 0;
+  std::vector<SegmentEntry> segments;
+  PWAL_RETURN_IF_ERROR(ListSegments(fs, db_path, &segments));
+  // Oldest first: if a crash keeps only some deletions, what remains is a suffix of the log.
+  for (const SegmentEntry& s : segments) {
+    PWAL_RETURN_IF_ERROR(DeleteSegment(fs, s.path));
+    ++*count;
+  }
+  const std::string dir = SegmentDir(db_path);
+  const std::string prefix = SegmentPrefix(db_path);
+  std::string dir_prefix, db_name;
+  SplitDbPath(db_path, &dir_prefix, &db_name);
+  std::vector<std::string> names;
+  PWAL_RETURN_IF_ERROR(fs->ListDir(dir, &names));
+  bool removed_temp = false;
+  for (const std::string& name : names) {
+    if (!IsSegmentTemporary(name, prefix)) continue;
+    PWAL_RETURN_IF_ERROR(
+        fs->DeleteFile(dir_prefix + name).WithContext("removing stale temporary"));
+    removed_temp = true;
+  }
+  if (*count > 0 || removed_temp) {
+    PWAL_RETURN_IF_ERROR(fs->SyncDir(dir, SyncMode::kFull).WithContext("cleaning up segments"));
+  }
+  return Status::OK();
+}
+
+}  // namespace pwal

@@ -1,0 +1,715 @@
+#include "wal.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace pwal {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr size_t kLatencySamples = 256;
+
+// In-process guard: one open Wal per canonical path (flock would refuse too, but this gives a
+// clear message and does not depend on the FileSystem's lock flavour).
+std::mutex& GuardMu() {
+  static auto* mu = new std::mutex();
+  return *mu;
+}
+std::set<std::string>& GuardSet() {
+  static auto* s = new std::set<std::string>();
+  return *s;
+}
+
+// The newest valid segment epoch. A newest segment that does not decode is a torn tail (the
+// crash happened before it was acknowledged): deleted when allowed, so later segments never
+// follow damage. The certificate link of the next segment points at the returned epoch.
+// *next_epoch gets the first epoch to use: after every epoch ever named on disk, torn included.
+Status ScanTail(FileSystem* fs, const std::string& db_path, bool discard_torn_tail,
+                std::optional<uint64_t>* out, uint64_t* next_epoch) {
+  out->reset();
+  std::vector<SegmentEntry> segments;
+  PWAL_RETURN_IF_ERROR(ListSegments(fs, db_path, &segments));
+  *next_epoch = segments.empty() ? 0 : segments.back().epoch + 1;
+  while (!segments.empty()) {
+    SegmentContents contents;
+    Status st = ReadSegment(fs, segments.back().path, &contents);
+    if (st.ok()) break;
+    if (st.code() != Status::Code::kCorruption || !discard_torn_tail) return st;
+    PWAL_RETURN_IF_ERROR(DeleteSegment(fs, segments.back().path));
+    PWAL_RETURN_IF_ERROR(fs->SyncDir(DirName(segments.back().path), SyncMode::kFull)
+                             .WithContext("discarding torn tail"));
+    segments.pop_back();
+    break;  // only the newest segment can be torn; older damage is recovery's business
+  }
+  if (!segments.empty()) *out = segments.back().epoch;
+  return Status::OK();
+}
+
+}  // namespace
+
+const char* FlushTriggerName(FlushTrigger t) {
+  switch (t) {
+    case FlushTrigger::kTicker: return "ticker";
+    case FlushTrigger::kAdaptive: return "adaptive";
+    case FlushTrigger::kRequest: return "request";
+    case FlushTrigger::kMaxDelay: return "max_delay";
+    case FlushTrigger::kBackpressure: return "backpressure";
+    case FlushTrigger::kFallback: return "fallback";
+    case FlushTrigger::kManual: return "manual";
+    case FlushTrigger::kClose: return "close";
+  }
+  return "unknown";
+}
+
+struct Wal::Listener {
+  uint64_t id = 0;
+  DurableListener fn;
+  std::atomic<bool> active{true};
+};
+
+// ---- thread slots ----------------------------------------------------------------------------
+
+namespace {
+std::atomic<size_t> g_slot_counter{0};
+thread_local size_t t_slot_value = static_cast<size_t>(-1);
+}  // namespace
+
+size_t ThreadSlot(size_t slot_count) {
+  if (t_slot_value == static_cast<size_t>(-1)) {
+    t_slot_value = g_slot_counter.fetch_add(1, std::memory_order_relaxed);
+  }
+  return slot_count == 0 ? 0 : t_slot_value % slot_count;
+}
+
+void ResetThreadSlotCounterForTesting() {
+  g_slot_counter.store(0, std::memory_order_relaxed);
+}
+
+// ---- open / close ----------------------------------------------------------------------------
+
+std::string CanonicalWalPath(const std::string& db_path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::absolute(fs::path(db_path), ec);
+  if (ec) return db_path;
+  fs::path parent = fs::weakly_canonical(p.parent_path(), ec);
+  if (ec) parent = p.parent_path().lexically_normal();
+  return (parent / p.filename()).string();
+}
+
+Wal::Wal(std::string db_path, const WalOptions& options)
+    : db_path_(std::move(db_path)), options_(options) {
+  fs_ = options_.fs != nullptr ? options_.fs : FileSystem::Default();
+  fsync_ = options_.fsync;
+}
+
+Status Wal::Open(const std::string& db_path, const WalOptions& options,
+                 std::shared_ptr<Wal>* out) {
+  out->reset();
+  if (db_path.empty()) return Status::InvalidArgument("db path must not be empty");
+  if (options.slot_count < 1 || options.slot_count > 65535) {
+    return Status::InvalidArgument("slot_count must be in 1..65535, got " +
+                                   std::to_string(options.slot_count));
+  }
+  if (options.buffer_capacity_bytes < kRecordOverheadBytes) {
+    return Status::InvalidArgument("buffer_capacity_bytes must be at least " +
+                                   std::to_string(kRecordOverheadBytes) + ", got " +
+                                   std::to_string(options.buffer_capacity_bytes));
+  }
+  if (options.max_write_attempts < 1) {
+    return Status::InvalidArgument("max_write_attempts must be >= 1");
+  }
+  if (options.format_version != kSegmentFormatV1 && options.format_version != kSegmentFormatV2) {
+    return Status::InvalidArgument("format_version must be 1 or 2, got " +
+                                   std::to_string(options.format_version));
+  }
+  if (options.policy == FlushPolicy::kTicker && options.epoch_interval_ms == 0) {
+    return Status::InvalidArgument("epoch_interval_ms must be > 0 for the ticker policy");
+  }
+
+  const std::string canonical = CanonicalWalPath(db_path);
+  std::shared_ptr<Wal> wal(new Wal(canonical, options));
+  {
+    std::lock_guard<std::mutex> g(GuardMu());
+    if (!GuardSet().insert(canonical).second) {
+      return Status::Locked("WAL " + canonical + " is already open in this process");
+    }
+  }
+  wal->guard_key_ = canonical;
+  auto release_guard = [&] {
+    std::lock_guard<std::mutex> g(GuardMu());
+    GuardSet().erase(canonical);
+    wal->guard_key_.clear();
+  };
+
+  Status st = wal->fs_->LockFile(canonical + "-wal.lock", &wal->lock_);
+  if (!st.ok()) {
+    release_guard();
+    if (st.code() == Status::Code::kLocked) return st;
+    return st.WithContext("locking WAL " + canonical);
+  }
+  std::optional<uint64_t> max_on_disk;
+  uint64_t first = 0;
+  st = ScanTail(wal->fs_, canonical, options.discard_torn_tail, &max_on_disk, &first);
+  if (!st.ok()) {
+    wal->lock_.reset();
+    release_guard();
+    return st.WithContext("scanning segments of " + canonical);
+  }
+  BufferConfig bc;
+  bc.capacity_bytes = options.buffer_capacity_bytes;
+  bc.overflow = options.overflow;
+  wal->coord_ = std::make_unique<EpochCoordinator>(options.slot_count, bc, first, max_on_disk);
+  wal->has_prev_segment_ = max_on_disk.has_value();
+  wal->prev_segment_epoch_ = max_on_disk.value_or(0);
+  if (options.start_flusher) {
+    st = wal->Start(options.fsync);
+    if (!st.ok()) {
+      wal->Close(true);
+      return st;
+    }
+  }
+  *out = std::move(wal);
+  return Status::OK();
+}
+
+Wal::~Wal() {
+  if (coord_ != nullptr) Close(false);
+  if (!guard_key_.empty()) {
+    std::lock_guard<std::mutex> g(GuardMu());
+    GuardSet().erase(guard_key_);
+  }
+}
+
+// ---- submit ----------------------------------------------------------------------------------
+
+Status Wal::Submit(size_t slot, const SubmitBatch& batch, uint64_t* epoch) {
+  if (closing_.load(std::memory_order_acquire)) {
+    return Status::Closed("WAL " + db_path_ + " is closed");
+  }
+  if (coord_->failed()) return coord_->FailureStatus();
+  if (slot >= options_.slot_count) {
+    return Status::InvalidArgument("slot " + std::to_string(slot) + " out of range (slot count " +
+                                   std::to_string(options_.slot_count) + ")");
+  }
+  if (batch.txn_id == 0) return Status::InvalidArgument("txnToken id must be non-zero");
+  if (batch.frame_count > 0 && batch.frames == nullptr) {
+    return Status::InvalidArgument("frames must not be null");
+  }
+  uint32_t db_size = 0;
+  for (size_t i = 0; i < batch.frame_count; ++i) {
+    const SubmitFrame& f = batch.frames[i];
+    if (f.page_number == 0) {
+      return Status::InvalidArgument("frame " + std::to_string(i) + ": pageNumber must be non-zero");
+    }
+    if (f.page_size > kMaxImageBytes) {
+      return Status::InvalidArgument("frame " + std::to_string(i) + ": pageData is " +
+                                     std::to_string(f.page_size) + " bytes, max " +
+                                     std::to_string(kMaxImageBytes));
+    }
+    if (f.page_size > 0 && f.page_data == nullptr) {
+      return Status::InvalidArgument("frame " + std::to_string(i) + ": pageData is null");
+    }
+    if (f.db_size_if_commit > db_size) db_size = f.db_size_if_commit;
+  }
+
+  std::vector<WalRecord> records(batch.frame_count);
+  for (size_t i = 0; i < batch.frame_count; ++i) {
+    const SubmitFrame& f = batch.frames[i];
+    WalRecord& r = records[i];
+    r.txn_id = batch.txn_id;
+    r.txn_epoch = batch.txn_epoch;
+    r.page_id = f.page_number;
+    r.begin_seq = batch.commit_seq;
+    r.has_end_seq = true;
+    r.end_seq = batch.commit_seq;
+    if (f.page_size > 0) r.after_image.assign(f.page_data, f.page_data + f.page_size);
+  }
+  const size_t n = records.size();
+  uint64_t e = 0;
+  AppendOutcome outcome = coord_->Append(slot, &records, db_size, &e);
+  switch (outcome) {
+    case AppendOutcome::kAppended:
+    case AppendOutcome::kAppendedOverflow: {
+      submits_.fetch_add(1, std::memory_order_relaxed);
+      submitted_records_.fetch_add(n, std::memory_order_relaxed);
+      const uint64_t before = pending_records_.fetch_add(n, std::memory_order_seq_cst);
+      if (before == 0) first_pending_ns_.store(NowNs(), std::memory_order_relaxed);
+      if ((options_.policy == FlushPolicy::kAdaptive || before == 0) &&
+          sleeping_.load(std::memory_order_seq_cst)) {
+        WakeFlusher();
+      }
+      if (epoch != nullptr) *epoch = e;
+      return Status::OK();
+    }
+    case AppendOutcome::kClosed:
+      return Status::Closed("WAL " + db_path_ + " is closed");
+    case AppendOutcome::kTooLarge:
+      return Status::InvalidArgument("batch does not fit in an empty slot lane (capacity " +
+                                     std::to_string(options_.buffer_capacity_bytes) + " bytes)");
+    case AppendOutcome::kBlocked:
+    case AppendOutcome::kFull:
+    case AppendOutcome::kFallback: {
+      backpressure_.fetch_add(1, std::memory_order_relaxed);
+      if (outcome == AppendOutcome::kFallback) {
+        drain_requested_.store(true, std::memory_order_seq_cst);
+      } else if (options_.policy == FlushPolicy::kAdaptive) {
+        flush_requested_.store(true, std::memory_order_seq_cst);
+      }
+      notify_requested_.store(true, std::memory_order_relaxed);
+      if (sleeping_.load(std::memory_order_seq_cst)) WakeFlusher();
+      return Status::Backpressure("slot " + std::to_string(slot) + " is full (" +
+                                  AppendOutcomeName(outcome) + "); retry after the next epoch");
+    }
+  }
+  return Status::IoError("unreachable append outcome");
+}
+
+Status Wal::SubmitWait(size_t slot, const SubmitBatch& batch, uint32_t timeout_ms,
+                       uint64_t* epoch) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    Status st = Submit(slot, batch, epoch);
+    if (st.code() != Status::Code::kBackpressure) return st;
+    // Room appears when the flusher collects the slot; durable epochs move right after that.
+    const std::optional<uint64_t> d = coord_->DurableEpoch();
+    const uint64_t target = coord_->CurrentEpoch() > 0 ? coord_->CurrentEpoch() - 1 : 0;
+    const uint64_t want = d.has_value() ? std::max(*d + 1, target) : target;
+    bool durable = false;
+    RequestFlushFor(want);
+    st = coord_->WaitStep(want, deadline, &durable);
+    if (st.code() == Status::Code::kTimeout) {
+      return Status::Backpressure("slot " + std::to_string(slot) + " stayed full for " +
+                                  std::to_string(timeout_ms) + " ms");
+    }
+    if (!st.ok()) return st;
+  }
+}
+
+uint64_t Wal::CurrentEpoch() const { return coord_->CurrentEpoch(); }
+std::optional<uint64_t> Wal::DurableEpoch() const { return coord_->DurableEpoch(); }
+bool Wal::IsRunning() const { return running_.load(std::memory_order_acquire); }
+bool Wal::IsClosed() const { return closing_.load(std::memory_order_acquire); }
+bool Wal::IsFailed() const { return coord_->failed(); }
+Status Wal::FailureStatus() const { return coord_->FailureStatus(); }
+
+void Wal::WakeFlusher() {
+  std::lock_guard<std::mutex> lock(wake_mu_);
+  wake_cv_.notify_one();
+}
+
+void Wal::RequestFlush() {
+  notify_requested_.store(true, std::memory_order_seq_cst);
+  if (options_.policy == FlushPolicy::kAdaptive) {
+    flush_requested_.store(true, std::memory_order_seq_cst);
+    if (sleeping_.load(std::memory_order_seq_cst)) WakeFlusher();
+  }
+}
+
+void Wal::RequestFlushFor(uint64_t epoch) {
+  if (coord_->IsDurable(epoch)) return;
+  if (epoch >= coord_->CurrentEpoch()) {
+    RequestFlush();
+  } else {
+    notify_requested_.store(true, std::memory_order_seq_cst);
+  }
+}
+
+bool Wal::HasPendingWork() const {
+  return drain_requested_.load(std::memory_order_seq_cst) ||
+         (options_.policy == FlushPolicy::kAdaptive &&
+          (flush_requested_.load(std::memory_order_seq_cst) ||
+           pending_records_.load(std::memory_order_seq_cst) > 0));
+}
+
+// ---- waiting / manual flush ------------------------------------------------------------------
+
+Status Wal::WaitForEpochDurable(uint64_t epoch, uint32_t timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (coord_->IsDurable(epoch)) return Status::OK();
+    RequestFlushFor(epoch);
+    bool durable = false;
+    Status st = coord_->WaitStep(epoch, deadline, &durable);
+    if (!st.ok() || durable) return st;
+  }
+}
+
+Status Wal::AdvanceAndFlush(uint32_t timeout_ms, uint64_t* new_epoch) {
+  if (closing_.load(std::memory_order_acquire)) {
+    return Status::Closed("WAL " + db_path_ + " is closed");
+  }
+  std::unique_lock<std::timed_mutex> lock(flush_mu_, std::defer_lock);
+  if (!lock.try_lock_for(std::chrono::milliseconds(timeout_ms))) {
+    return Status::Timeout("advanceAndFlush: the flusher stayed busy for " +
+                           std::to_string(timeout_ms) + " ms");
+  }
+  FsyncPolicy fsync;
+  {
+    std::lock_guard<std::mutex> g(run_mu_);
+    fsync = fsync_;
+  }
+  Status st = FlushCycleLocked(FlushTrigger::kManual, fsync, /*force_event=*/true);
+  if (new_epoch != nullptr) *new_epoch = coord_->CurrentEpoch();
+  return st;
+}
+
+// ---- the flush cycle -------------------------------------------------------------------------
+
+Status Wal::PublishWithRetries(const EpochBatch& batch, const SegmentWriteOptions& options,
+                               SegmentWriteResult* result, uint32_t* attempts) {
+  Status last;
+  for (uint32_t a = 1; a <= options_.max_write_attempts; ++a) {
+    *attempts = a;
+    *result = SegmentWriteResult();
+    // Every attempt writes a fresh temporary file from the in-memory batch: a file whose write
+    // or fsync failed is abandoned, never synced again (fsyncgate).
+    if (options_.publish) {
+      last = options_.publish(batch, options, result);
+    } else {
+      last = WriteSegment(fs_, db_path_, batch, options, result);
+    }
+    if (last.ok()) return last;
+    std::lock_guard<std::mutex> g(stats_mu_);
+    ++stats_.write_failures;
+  }
+  return last;
+}
+
+Status Wal::FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force_event,
+                             bool* had_work) {
+  if (had_work != nullptr) *had_work = false;
+  if (coord_->failed()) return coord_->FailureStatus();
+  const bool fallback = coord_->AnyFallbackLatched();
+  const uint64_t e = coord_->AdvanceEpoch() - 1;
+  EpochBatch batch;
+  size_t taken = 0;
+  coord_->FlushEpoch(e, &batch, &taken);
+  if (taken > 0) {
+    const uint64_t left = pending_records_.fetch_sub(taken, std::memory_order_seq_cst) - taken;
+    first_pending_ns_.store(left > 0 ? NowNs() : 0, std::memory_order_relaxed);
+  }
+  const bool notify = notify_requested_.exchange(false, std::memory_order_seq_cst) || force_event;
+  if (had_work != nullptr) *had_work = taken > 0;
+  {
+    std::lock_guard<std::mutex> g(stats_mu_);
+    ++stats_.epochs_sealed;
+  }
+
+  DurableEvent ev;
+  ev.epoch = e;
+  ev.trigger = trigger;
+  ev.records = batch.records.size();
+  ev.fallback_active = fallback;
+
+  if (batch.records.empty()) {
+    // An epoch with no records is durable without a file.
+    coord_->CompleteEpoch(e);
+    coord_->MarkEpochDurable(e);
+    {
+      std::lock_guard<std::mutex> g(stats_mu_);
+      ++stats_.empty_epochs;
+      ++stats_.epochs_durable;
+    }
+    if (notify || taken > 0) {
+      ev.durable_epoch = coord_->DurableEpoch();
+      Dispatch(ev);
+    }
+    return Status::OK();
+  }
+
+  SegmentWriteOptions wo;
+  wo.fsync_policy = fsync;
+  wo.format_version = options_.format_version;
+  wo.has_prev = has_prev_segment_;
+  wo.prev_durable_epoch = prev_segment_epoch_;
+  wo.fallback_active = fallback;
+  SegmentWriteResult res;
+  uint32_t attempts = 0;
+  const int64_t t0 = NowNs();
+  Status st = PublishWithRetries(batch, wo, &res, &attempts);
+  const uint64_t write_ns = static_cast<uint64_t>(NowNs() - t0);
+  // The records left memory with `batch`; free the lanes (and any fallback latch).
+  coord_->CompleteEpoch(e);
+  ev.attempts = attempts;
+  ev.write_ns = write_ns;
+
+  if (!st.ok()) {
+    Status cause = st.WithContext("write_segment(" + std::to_string(e) + ") failed after " +
+                                  std::to_string(attempts) + " attempt(s)");
+    coord_->MarkEpochFailed(e, cause);
+    ev.failed = true;
+    ev.fatal = true;
+    ev.failed_epoch = e;
+    ev.error = coord_->FailureStatus();
+    ev.durable_epoch = coord_->DurableEpoch();
+    Dispatch(ev);
+    return Status::IoError("write_segment(" + std::to_string(e) + ") failed: " + st.message(),
+                           st.sys_errno());
+  }
+
+  has_prev_segment_ = true;
+  prev_segment_epoch_ = e;
+  {
+    std::lock_guard<std::mutex> g(stats_mu_);
+    ++stats_.epochs_durable;
+    ++stats_.segments_written;
+    stats_.records_written += batch.records.size();
+    stats_.bytes_written += res.bytes_written;
+    if (fsync != FsyncPolicy::kOff) ++stats_.fsyncs;
+    if (stats_.write_latency_ns.size() >= kLatencySamples) {
+      stats_.write_latency_ns.erase(stats_.write_latency_ns.begin());
+    }
+    stats_.write_latency_ns.push_back(write_ns);
+    if (stats_.epoch_records.size() >= kLatencySamples) {
+      stats_.epoch_records.erase(stats_.epoch_records.begin());
+    }
+    stats_.epoch_records.push_back(batch.records.size());
+  }
+  // Stats first, then durability (waiters wake), then the listeners.
+  coord_->MarkEpochDurable(e);
+  ev.bytes_written = res.bytes_written;
+  ev.durable_epoch = coord_->DurableEpoch();
+  Dispatch(ev);
+  return Status::OK();
+}
+
+// ---- the flusher thread ----------------------------------------------------------------------
+
+void Wal::FlusherLoop(FsyncPolicy fsync) {
+  flusher_id_.store(std::this_thread::get_id(), std::memory_order_release);
+  const bool adaptive = options_.policy == FlushPolicy::kAdaptive;
+  const auto interval = std::chrono::milliseconds(options_.epoch_interval_ms);
+  const int64_t max_delay_ns = static_cast<int64_t>(options_.max_flush_delay_ms) * 1000000;
+  auto next_tick = Clock::now() + interval;
+
+  while (!stop_requested_.load(std::memory_order_acquire)) {
+    FlushTrigger trigger = FlushTrigger::kAdaptive;
+    bool go = false;
+    {
+      std::unique_lock<std::mutex> lock(wake_mu_);
+      while (!go && !stop_requested_.load(std::memory_order_acquire)) {
+        const auto now = Clock::now();
+        const uint64_t pending = pending_records_.load(std::memory_order_seq_cst);
+        const int64_t first = first_pending_ns_.load(std::memory_order_relaxed);
+        if (drain_requested_.exchange(false, std::memory_order_seq_cst)) {
+          trigger = FlushTrigger::kFallback;
+          go = true;
+        } else if (adaptive && flush_requested_.exchange(false, std::memory_order_seq_cst)) {
+          trigger = pending > 0 ? FlushTrigger::kAdaptive : FlushTrigger::kRequest;
+          go = true;
+        } else if (adaptive && pending > 0) {
+          trigger = FlushTrigger::kAdaptive;
+          go = true;
+        } else if (!adaptive && now >= next_tick) {
+          trigger = FlushTrigger::kTicker;
+          go = true;
+        } else if (pending > 0 && max_delay_ns > 0 && first != 0 &&
+                   NowNs() - first >= max_delay_ns) {
+          trigger = FlushTrigger::kMaxDelay;
+          go = true;
+        }
+        if (go) break;
+        // Sleep. Dekker: publish sleeping_, then re-check what producers publish before they
+        // read sleeping_ (all seq_cst), so no wake-up is lost.
+        sleeping_.store(true, std::memory_order_seq_cst);
+        if (HasPendingWork() || stop_requested_.load(std::memory_order_seq_cst)) {
+          sleeping_.store(false, std::memory_order_seq_cst);
+          continue;
+        }
+        bool have_deadline = !adaptive;
+        auto deadline = next_tick;
+        if (max_delay_ns > 0 && pending_records_.load(std::memory_order_seq_cst) > 0) {
+          int64_t first_now = first_pending_ns_.load(std::memory_order_relaxed);
+          const int64_t now_ns = NowNs();
+          if (first_now == 0) first_now = now_ns;  // producer still publishing its timestamp
+          auto d = Clock::now() +
+                   std::chrono::nanoseconds(std::max<int64_t>(0, first_now + max_delay_ns - now_ns));
+          if (!have_deadline || d < deadline) deadline = d;
+          have_deadline = true;
+        }
+        if (have_deadline) {
+          wake_cv_.wait_until(lock, deadline);
+        } else {
+          wake_cv_.wait(lock);
+        }
+        sleeping_.store(false, std::memory_order_seq_cst);
+      }
+    }
+    if (!go) break;
+    Status st;
+    {
+      std::lock_guard<std::timed_mutex> lock(flush_mu_);
+      st = FlushCycleLocked(trigger, fsync, /*force_event=*/false);
+    }
+    if (!adaptive && trigger == FlushTrigger::kTicker) {
+      next_tick += interval;
+      const auto now = Clock::now();
+      if (next_tick <= now) next_tick = now + interval;
+    }
+    if (coord_->failed()) break;  // fatal: the flusher stops; Submit reports the failure
+  }
+  running_.store(false, std::memory_order_release);
+}
+
+Status Wal::Start(FsyncPolicy fsync) {
+  std::lock_guard<std::mutex> g(run_mu_);
+  if (closing_.load(std::memory_order_acquire)) {
+    return Status::Closed("WAL " + db_path_ + " is closed");
+  }
+  if (coord_->failed()) return coord_->FailureStatus();
+  if (thread_.joinable()) {
+    if (running_.load(std::memory_order_acquire)) {
+      return Status::InvalidArgument("coordinator already running");
+    }
+    thread_.join();  // a loop that ended on its own (failure)
+  }
+  stop_requested_.store(false, std::memory_order_release);
+  fsync_ = fsync;
+  running_.store(true, std::memory_order_release);
+  try {
+    thread_ = std::thread(&Wal::FlusherLoop, this, fsync);
+  } catch (const std::exception& ex) {
+    running_.store(false, std::memory_order_release);
+    return Status::IoError(std::string("failed to start the flusher thread: ") + ex.what());
+  }
+  return Status::OK();
+}
+
+void Wal::Stop() {
+  if (std::this_thread::get_id() == flusher_id_.load(std::memory_order_acquire)) {
+    // From a listener: cannot join ourselves; the loop ends after this cycle.
+    stop_requested_.store(true, std::memory_order_seq_cst);
+    return;
+  }
+  std::lock_guard<std::mutex> g(run_mu_);
+  if (!thread_.joinable()) return;
+  stop_requested_.store(true, std::memory_order_seq_cst);
+  WakeFlusher();
+  thread_.join();
+  flusher_id_.store(std::thread::id(), std::memory_order_release);
+  running_.store(false, std::memory_order_release);
+}
+
+Status Wal::Close(bool abort) {
+  std::lock_guard<std::mutex> cg(close_mu_);
+  if (closed_.load(std::memory_order_acquire)) return close_status_;
+  closing_.store(true, std::memory_order_seq_cst);
+  coord_->CloseIntake();  // a barrier: every append that got in is visible to the final drain
+  Stop();
+  Status st;
+  DurableEvent ev;
+  ev.closed = true;
+  ev.trigger = FlushTrigger::kClose;
+  {
+    std::lock_guard<std::timed_mutex> lock(flush_mu_);
+    if (!abort && !coord_->failed()) {
+      FsyncPolicy fsync;
+      {
+        std::lock_guard<std::mutex> g(run_mu_);
+        fsync = fsync_;
+      }
+      st = FlushCycleLocked(FlushTrigger::kClose, fsync, /*force_event=*/false);
+    } else {
+      coord_->DiscardAll();
+      pending_records_.store(0, std::memory_order_seq_cst);
+    }
+    coord_->MarkClosed();
+    closed_.store(true, std::memory_order_release);
+    ev.epoch = coord_->CurrentEpoch();
+    ev.durable_epoch = coord_->DurableEpoch();
+    if (coord_->failed()) {
+      ev.failed = true;
+      ev.fatal = true;
+      ev.failed_epoch = coord_->FailedEpoch().value_or(0);
+      ev.error = coord_->FailureStatus();
+    }
+    Dispatch(ev);
+  }
+  lock_.reset();
+  if (!guard_key_.empty()) {
+    std::lock_guard<std::mutex> g(GuardMu());
+    GuardSet().erase(guard_key_);
+    guard_key_.clear();
+  }
+  close_status_ = st;
+  return st;
+}
+
+// ---- listeners -------------------------------------------------------------------------------
+
+uint64_t Wal::AddListener(DurableListener listener) {
+  auto l = std::make_shared<Listener>();
+  l->fn = std::move(listener);
+  std::lock_guard<std::mutex> g(listeners_mu_);
+  l->id = next_listener_id_++;
+  listeners_.push_back(l);
+  return l->id;
+}
+
+void Wal::RemoveListener(uint64_t id) {
+  {
+    std::lock_guard<std::mutex> g(listeners_mu_);
+    for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
+      if ((*it)->id == id) {
+        (*it)->active.store(false, std::memory_order_release);
+        listeners_.erase(it);
+        break;
+      }
+    }
+  }
+  if (dispatch_thread_.load(std::memory_order_acquire) == std::this_thread::get_id()) return;
+  // Wait for an in-progress dispatch (which may hold a copy of the listener) to finish.
+  std::lock_guard<std::mutex> d(dispatch_mu_);
+}
+
+void Wal::Dispatch(const DurableEvent& ev) {
+  std::lock_guard<std::mutex> d(dispatch_mu_);
+  dispatch_thread_.store(std::this_thread::get_id(), std::memory_order_release);
+  std::vector<std::shared_ptr<Listener>> snapshot;
+  {
+    std::lock_guard<std::mutex> g(listeners_mu_);
+    snapshot = listeners_;
+  }
+  for (const auto& l : snapshot) {
+    if (!l->active.load(std::memory_order_acquire)) continue;
+    l->fn(ev);
+    events_delivered_.fetch_add(1, std::memory_order_relaxed);
+  }
+  dispatch_thread_.store(std::thread::id(), std::memory_order_release);
+}
+
+// ---- stats -----------------------------------------------------------------------------------
+
+WalStats Wal::Stats() const {
+  WalStats s;
+  {
+    std::lock_guard<std::mutex> g(stats_mu_);
+    s = stats_;
+  }
+  s.submits = submits_.load(std::memory_order_relaxed);
+  s.submitted_records = submitted_records_.load(std::memory_order_relaxed);
+  s.backpressure = backpressure_.load(std::memory_order_relaxed);
+  s.events_delivered = events_delivered_.load(std::memory_order_relaxed);
+  const BufferPool& pool = coord_->pool();
+  for (size_t i = 0; i < pool.size(); ++i) {
+    s.contention += pool.slot(i).contention();
+    s.overflow_appends += pool.slot(i).overflow_appends();
+    s.fallback_entries += pool.slot(i).fallback_entries();
+  }
+  return s;
+}
+
+}  // namespace pwal

@@ -1,0 +1,320 @@
+// Wal: one open parallel write-ahead log (the seed's ParallelWalCoordinator plus a native
+// flusher thread), and the process-wide registry that shares one Wal per path.
+//
+// Data flow: producers call Submit() from any thread; a batch becomes WalRecords in the caller's
+// slot (PerCoreWalBuffer, see per_core_buffer.h) tagged with the slot's append epoch. The flusher
+// thread (one per running Wal) seals an epoch (EpochCoordinator::AdvanceEpoch), builds its
+// EpochBatch, publishes it through the segment layer (WriteSegment: encode + CRC + temp file +
+// fsync + rename + dir sync, all on the flusher thread), marks the epoch durable and then calls
+// every listener ONCE for that epoch transition (group commit).
+//
+// THREAD CONTRACTS (summary; each method repeats its own):
+// - Submit, CurrentEpoch, DurableEpoch, ThreadSlot, RequestFlush, Stats, IsRunning, IsFailed:
+//   any thread, concurrently, lock-light (Submit takes exactly one mutex: its slot's).
+// - WaitForEpochDurable, AdvanceAndFlush, Start, Stop, Close: any thread EXCEPT the flusher
+//   thread (i.e. never from inside a listener); they may block.
+// - AddListener / RemoveListener: any thread, including from inside a listener. After
+//   RemoveListener(id) returns (when not called from a listener) the listener is not running and
+//   will never be called again.
+// - Listeners run on the flusher thread (or on the thread doing AdvanceAndFlush/Close when the
+//   flusher is stopped). They must be quick and must not call blocking Wal methods; the N-API
+//   binding forwards each event to its environment through a thread-safe function.
+// - The destructor closes (abort=false) if Close was not called; never destroy a Wal from a
+//   listener (the registry never does: its last release runs on the releasing thread).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "epoch_coordinator.h"
+#include "file_system.h"
+#include "per_core_buffer.h"
+#include "segment.h"
+#include "status.h"
+#include "wal_record.h"
+
+namespace pwal {
+
+enum class FlushPolicy {
+  kTicker,    // the seed's fixed interval: seal every epoch_interval_ms (empty epochs included)
+  kAdaptive,  // default: seal as soon as records/waiters are pending and no write is running
+};
+
+// The publish step, injectable for tests. Default: WriteSegment(fs, db_path, batch, opts, res).
+// Called on the flusher thread; each call must write a NEW file (never re-sync a failed one).
+using PublishFn = std::function<Status(const EpochBatch& batch, const SegmentWriteOptions& options,
+                                       SegmentWriteResult* result)>;
+
+struct WalOptions {
+  size_t slot_count = kDefaultSlotCount;                   // 1..65535
+  size_t buffer_capacity_bytes = kDefaultBufferCapacity;   // per slot lane (48 B + images/record)
+  OverflowPolicy overflow = OverflowPolicy::kBlockWriter;
+  uint32_t epoch_interval_ms = 10;   // ticker period (kTicker)
+  FlushPolicy policy = FlushPolicy::kAdaptive;
+  // Upper bound on how long a pending record waits before its epoch is sealed (both policies;
+  // under kTicker pending records are sealed after min(interval, this)). 0 = no extra bound.
+  uint32_t max_flush_delay_ms = 10;
+  FsyncPolicy fsync = FsyncPolicy::kFull;
+  uint16_t format_version = kSegmentFormatV2;
+  uint32_t max_write_attempts = 3;   // >= 1; each attempt writes a fresh temporary file
+  bool start_flusher = true;         // Open starts the flusher thread (seed: created stopped)
+  // Open deletes a newest segment that does not decode (a torn tail from a crash; never
+  // acknowledged) so the log continues from a valid chain. Off: Open fails with Corruption.
+  bool discard_torn_tail = true;
+  FileSystem* fs = nullptr;          // nullptr = FileSystem::Default(); must outlive the Wal
+  PublishFn publish;                 // tests only; empty = WriteSegment on fs
+};
+
+// Why the flusher sealed an epoch (the adaptive policy's decision, for decision records).
+enum class FlushTrigger {
+  kTicker,        // interval elapsed
+  kAdaptive,      // records pending and the writer idle
+  kRequest,       // RequestFlush / a waiter
+  kMaxDelay,      // max_flush_delay_ms elapsed with records pending
+  kBackpressure,  // a slot reported full
+  kFallback,      // AllocateOverflow latched the fallback: serialized drain
+  kManual,        // AdvanceAndFlush
+  kClose,         // Close(abort=false) final drain
+};
+const char* FlushTriggerName(FlushTrigger t);
+
+// Delivered once per epoch transition (never per commit).
+struct DurableEvent {
+  // Largest epoch known durable after this event (nullopt: none yet). Every epoch <= it is
+  // durable; commits tagged with such an epoch may be acknowledged.
+  std::optional<uint64_t> durable_epoch;
+  uint64_t epoch = 0;            // the epoch this event is about
+  bool failed = false;           // this epoch could not be made durable
+  bool fatal = false;            // the Wal is failed: every epoch >= failed_epoch is rejected
+  uint64_t failed_epoch = 0;
+  Status error;                  // cause when failed (IoError naming the epoch)
+  bool closed = false;           // final event of Close: epochs > durable_epoch are rejected
+                                 // with Closed (abort) — settle every remaining waiter
+  // Decision/trace data for the epoch.
+  FlushTrigger trigger = FlushTrigger::kAdaptive;
+  uint64_t records = 0;
+  uint64_t bytes_written = 0;    // 0 for an empty epoch (no file)
+  uint32_t attempts = 0;         // publish attempts (1 = first write succeeded)
+  uint64_t write_ns = 0;         // publish duration (encode + write + fsync + rename + dirsync)
+  bool fallback_active = false;
+};
+
+using DurableListener = std::function<void(const DurableEvent&)>;
+
+struct WalStats {
+  uint64_t epochs_sealed = 0;
+  uint64_t epochs_durable = 0;
+  uint64_t empty_epochs = 0;
+  uint64_t segments_written = 0;
+  uint64_t records_written = 0;
+  uint64_t bytes_written = 0;
+  uint64_t fsyncs = 0;              // publishes that synced (one per segment when fsync != off)
+  uint64_t write_failures = 0;      // failed publish attempts (each rewritten to a new file)
+  uint64_t submits = 0;
+  uint64_t submitted_records = 0;
+  uint64_t backpressure = 0;        // Submit refused: slot full
+  uint64_t contention = 0;          // slot try_lock failures (another thread held the slot)
+  uint64_t overflow_appends = 0;    // AllocateOverflow appends beyond capacity
+  uint64_t fallback_entries = 0;    // times the fallback latch was set
+  uint64_t events_delivered = 0;
+  // Recent publish latencies in nanoseconds (newest last, at most 256).
+  std::vector<uint64_t> write_latency_ns;
+  std::vector<uint64_t> epoch_records;  // records per recent non-empty epoch (at most 256)
+};
+
+struct SubmitFrame {
+  uint32_t page_number = 0;       // != 0
+  const uint8_t* page_data = nullptr;
+  size_t page_size = 0;           // <= kMaxImageBytes
+  uint32_t db_size_if_commit = 0;
+};
+
+struct SubmitBatch {
+  uint64_t txn_id = 0;            // != 0
+  uint32_t txn_epoch = 0;
+  uint64_t commit_seq = 0;
+  const SubmitFrame* frames = nullptr;
+  size_t frame_count = 0;
+};
+
+class Wal {
+ public:
+  // Opens the log of `db_path`: takes the advisory lock "<db_path>-wal.lock" (Locked when
+  // another process — or another Wal in this process — holds it), scans the newest segment on
+  // disk so the first epoch is max+1 (history is never overwritten), starts the flusher unless
+  // options.start_flusher is false. Any thread.
+  static Status Open(const std::string& db_path, const WalOptions& options,
+                     std::shared_ptr<Wal>* out);
+
+  ~Wal();
+  Wal(const Wal&) = delete;
+  Wal& operator=(const Wal&) = delete;
+
+  // Appends the batch's frames as records in `slot` (use ThreadSlot(SlotCount())), all or none.
+  // Mapping (the seed's): txn token, epoch = slot append epoch, page_id = page_number,
+  // begin_seq = end_seq = commit_seq, after_image = page data, before_image empty.
+  // InvalidArgument: page 0, txn 0, image > 65536, no frames, slot out of range, batch larger
+  // than a lane can ever hold. Backpressure: slot full (BlockWriter) or the fallback latch is
+  // set (AllocateOverflow) — nothing appended, a drain is requested; retry after the next event.
+  // Closed after Close; IoError "WAL failed at epoch N: ..." once failed. *epoch gets the epoch
+  // the commit belongs to: it is durable once DurableEpoch() >= *epoch.
+  // Any thread; one mutex (the slot's); wakes the flusher only when it sleeps.
+  Status Submit(size_t slot, const SubmitBatch& batch, uint64_t* epoch);
+  // Submit, but waits (up to timeout_ms) for room instead of returning Backpressure.
+  // Any thread except the flusher.
+  Status SubmitWait(size_t slot, const SubmitBatch& batch, uint32_t timeout_ms, uint64_t* epoch);
+
+  uint64_t CurrentEpoch() const;                 // any thread
+  std::optional<uint64_t> DurableEpoch() const;  // any thread
+  size_t SlotCount() const { return options_.slot_count; }
+  const std::string& db_path() const { return db_path_; }
+  const WalOptions& options() const { return options_; }
+
+  // Blocks until `epoch` is durable (OK), the Wal failed at or before it (IoError), the Wal is
+  // closed without making it durable (Closed), or timeout (Timeout). Requests flushes as needed.
+  // Any thread except the flusher.
+  Status WaitForEpochDurable(uint64_t epoch, uint32_t timeout_ms);
+
+  // Seals the current epoch and makes it (and everything before it) durable now, on the calling
+  // thread when the flusher is stopped, else serialized with it. *new_epoch (may be null) gets
+  // the new current epoch. Returns the publish error ("write_segment(E) failed: ...") if the
+  // epoch could not be made durable. Any thread except the flusher.
+  Status AdvanceAndFlush(uint32_t timeout_ms, uint64_t* new_epoch);
+
+  // Starts the flusher thread with `fsync` (InvalidArgument "already running" if it runs;
+  // Closed after Close). Stop joins it (idempotent); pending records stay buffered.
+  // Any thread except the flusher.
+  Status Start(FsyncPolicy fsync);
+  Status Start() { return Start(options_.fsync); }
+  void Stop();
+  bool IsRunning() const;  // any thread
+
+  // "A commit is waiting": the adaptive flusher seals at its next opportunity, and the next
+  // epoch transition is reported to listeners even if that epoch is empty. Call it when a JS
+  // waiter exists for an epoch > DurableEpoch() (again after each event while one remains).
+  // Any thread, cheap (no syscall unless the flusher sleeps).
+  void RequestFlush();
+  // RequestFlush for a waiter of `epoch`: always asks for the next transition to be reported,
+  // but only asks for a seal when `epoch` is not sealed yet (epoch >= CurrentEpoch()), so a
+  // waiter of an epoch already being written costs nothing extra.
+  void RequestFlushFor(uint64_t epoch);
+
+  // Stops intake (Submit -> Closed), then: abort=false makes every pending epoch durable;
+  // abort=true drops them (their waiters get Closed). Joins the flusher, releases the lock,
+  // delivers a final event with closed=true. Idempotent; returns the final publish error if any.
+  // Any thread except the flusher.
+  Status Close(bool abort = false);
+  bool IsClosed() const;   // any thread
+  bool IsFailed() const;   // any thread
+  Status FailureStatus() const;  // the fatal error, OK if not failed
+
+  uint64_t AddListener(DurableListener listener);  // any thread; returns an id > 0
+  void RemoveListener(uint64_t id);               // any thread (see contract above)
+
+  WalStats Stats() const;  // any thread; a snapshot
+
+  // Internal access for tests.
+  EpochCoordinator* coordinator() { return coord_.get(); }
+
+ private:
+  Wal(std::string db_path, const WalOptions& options);
+  struct Listener;
+
+  void FlusherLoop(FsyncPolicy fsync);
+  // One seal -> collect -> publish -> durable cycle. Caller holds flush_mu_.
+  // *had_work gets whether the cycle sealed any record.
+  Status FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force_event,
+                          bool* had_work = nullptr);
+  Status PublishWithRetries(const EpochBatch& batch, const SegmentWriteOptions& options,
+                            SegmentWriteResult* result, uint32_t* attempts);
+  void Dispatch(const DurableEvent& ev);
+  void WakeFlusher();
+  bool HasPendingWork() const;
+
+  const std::string db_path_;
+  WalOptions options_;
+  FileSystem* fs_;
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<EpochCoordinator> coord_;
+
+  // Serializes flush cycles (flusher thread vs AdvanceAndFlush/Close).
+  std::timed_mutex flush_mu_;
+  bool has_prev_segment_ = false;      // guarded by flush_mu_
+  uint64_t prev_segment_epoch_ = 0;    // guarded by flush_mu_
+
+  // Flusher thread state.
+  mutable std::mutex run_mu_;          // guards thread_, start/stop
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<std::thread::id> flusher_id_{};
+
+  // Wake-up protocol (Dekker on seq_cst atomics): producers bump pending_/requested_, then read
+  // sleeping_; the flusher sets sleeping_, then re-reads pending_/requested_ before waiting.
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  std::atomic<bool> sleeping_{false};
+  std::atomic<bool> flush_requested_{false};    // adaptive: seal now
+  std::atomic<bool> drain_requested_{false};    // both policies: backpressure/fallback drain
+  std::atomic<bool> notify_requested_{false};  // next transition reported even if empty
+  std::atomic<uint64_t> pending_records_{0};
+  std::atomic<int64_t> first_pending_ns_{0};   // steady-clock ns of the oldest pending record
+
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> closed_{false};
+  std::mutex close_mu_;
+  Status close_status_;                      // guarded by close_mu_
+  std::string guard_key_;                    // in-process open guard entry (canonical path)
+  FsyncPolicy fsync_ = FsyncPolicy::kFull;   // guarded by run_mu_: policy of the last Start
+
+  // Listeners.
+  std::mutex listeners_mu_;
+  std::vector<std::shared_ptr<Listener>> listeners_;
+  uint64_t next_listener_id_ = 1;
+  std::mutex dispatch_mu_;  // held while listeners run
+  std::atomic<std::thread::id> dispatch_thread_{};
+
+  // Stats (beyond the coordinator's counters).
+  mutable std::mutex stats_mu_;
+  WalStats stats_;          // guarded by stats_mu_ (only the flusher-side fields)
+  std::atomic<uint64_t> submits_{0};
+  std::atomic<uint64_t> submitted_records_{0};
+  std::atomic<uint64_t> backpressure_{0};
+  std::atomic<uint64_t> events_delivered_{0};
+};
+
+// ---- Thread slots --------------------------------------------------------------------------
+// The calling OS thread's slot: fixed on first use from a global counter (thread_local), then
+// taken modulo slot_count. Any thread.
+size_t ThreadSlot(size_t slot_count);
+// Test only: the next thread to ask for its first slot gets counter value 0 again.
+void ResetThreadSlotCounterForTesting();
+
+// ---- Process-wide registry -----------------------------------------------------------------
+// Keyed by the canonical absolute path (symlinks of the directory resolved). The first acquire
+// opens the Wal with `options`; later acquires of the same path share it (options ignored) and
+// bump a reference count. Any thread (also distinct Node worker threads).
+std::shared_ptr<Wal> AcquireWal(const std::string& db_path, const WalOptions& options,
+                                Status* status);
+// Drops one reference; the last one Close()s the Wal (abort as given) and joins its flusher on
+// the calling thread, so no thread outlives the last handle. Returns the Close status.
+// Any thread except a Wal's flusher.
+Status ReleaseWal(const std::shared_ptr<Wal>& wal, bool abort = false);
+// The seed's removeParallelWalCoordinator: drops the path from the registry whatever its count
+// and closes it. NotFound if absent.
+Status RemoveWal(const std::string& db_path, bool abort = false);
+// The registered Wal of a path, or nullptr (does not take a reference).
+std::shared_ptr<Wal> FindWal(const std::string& db_path);
+// Canonical registry key of a path.
+std::string CanonicalWalPath(const std::string& db_path);
+size_t RegisteredWalCount();
+
+}  // namespace pwal
