@@ -510,3 +510,20 @@ TEST_F(RecoveryCorruptionTest, MismatchedEpochInLastSegmentIsNotATornTail) {
 
 }  // namespace
 }  // namespace pwal
+
+namespace pwal {
+namespace {
+
+TEST(CorruptionV2Test, RecordsOutOfReplayOrder) {
+  // Swap the two records and reseal every checksum: a content check must still refuse it.
+  std::string s = Encode(kSegmentFormatV2, Small());
+  const size_t a_len = 4 + Get32(s, 24) + 4;
+  const size_t b_len = 4 + Get32(s, 24 + a_len) + 4;
+  std::string swapped = s.substr(0, 24) + s.substr(24 + a_len, b_len) + s.substr(24, a_len) +
+                        s.substr(24 + a_len + b_len);
+  ResealV2(&swapped);
+  ExpectCorrupt(swapped, "record 1: record out of replay order");
+}
+
+}  // namespace
+}  // namespace pwal
