@@ -52,7 +52,7 @@ export interface WalRecordInput {
  *
  * The images of all records returned by one call are views into one shared buffer (one
  * allocation per call instead of two per record); copy an image (`Buffer.from(img)`) if you keep
- * a few of them for long while dropping the rest.
+ * a few of them for long while dropping the rest. Empty images are one shared zero-length Buffer.
  */
 export interface WalRecord {
   txnToken: TxnToken;

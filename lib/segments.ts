@@ -95,6 +95,9 @@ function recoveryOptions(options: unknown): NativeRecoveryOptions {
 // ---------------------------------------------------------------------------------------------
 // turning the addon's flat arrays into records
 
+// Empty images (common: no before-image) share one zero-length Buffer instead of allocating.
+const EMPTY_IMAGE = Buffer.alloc(0);
+
 function unpackRecords(packed: NativePackedRecords): WalRecord[] {
   const u32 = new Uint32Array(packed.u32);
   const n = u32.length / 5;
@@ -104,16 +107,18 @@ function unpackRecords(packed: NativePackedRecords): WalRecord[] {
   const bytes = Buffer.from(packed.bytes); // a view over the addon's memory, not a copy
   let offset = 0;
   for (let i = 0, a = 0, b = 0; i < n; i++, a += 5, b += 4) {
-    const beforeEnd = offset + u32[a + 3];
-    const afterEnd = beforeEnd + u32[a + 4];
+    const beforeLen = u32[a + 3];
+    const afterLen = u32[a + 4];
+    const beforeEnd = offset + beforeLen;
+    const afterEnd = beforeEnd + afterLen;
     out[i] = {
       txnToken: { id: u64[b], epoch: u32[a] },
       epoch: u64[b + 1],
       pageId: u32[a + 1],
       beginSeq: u64[b + 2],
       endSeq: u32[a + 2] === 1 ? u64[b + 3] : null,
-      beforeImage: bytes.subarray(offset, beforeEnd),
-      afterImage: bytes.subarray(beforeEnd, afterEnd),
+      beforeImage: beforeLen === 0 ? EMPTY_IMAGE : bytes.subarray(offset, beforeEnd),
+      afterImage: afterLen === 0 ? EMPTY_IMAGE : bytes.subarray(beforeEnd, afterEnd),
     };
     offset = afterEnd;
   }

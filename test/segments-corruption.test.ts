@@ -175,11 +175,12 @@ describe('segments: iterateSegmentRecords', () => {
     // Replace segment 3 after iteration began: the iterator sees the new contents.
     fs.unlinkSync(segmentPath(db, 3));
     const replacement = smallBatch(3);
-    (replacement.records[0] as unknown as { afterImage: Buffer }).afterImage = Buffer.from('replaced');
-    await writeSegment(db, replacement, OFF);
-    const { records } = await drain(gen);
-    expect(records.map((r) => r.epoch)).toEqual([1n, 2n, 2n, 3n, 3n]);
-    expect(records[3].afterImage.toString()).toBe('replaced');
+    const records = [...replacement.records];
+    records[0] = { ...records[0], afterImage: Buffer.from('replaced') };
+    await writeSegment(db, { ...replacement, records }, OFF);
+    const rest = (await drain(gen)).records;
+    expect(rest.map((r) => r.epoch)).toEqual([1n, 2n, 2n, 3n, 3n]);
+    expect(rest[3].afterImage.toString()).toBe('replaced');
   });
 
   test('same rules as recovery: torn tail, corruption, gap, skipCorrupt', async () => {

@@ -100,7 +100,7 @@ void ParseRecord(Napi::Value value, const std::string& name, const RecordKeys& k
   CopyImage(obj.Get(k.after_image), Field(name, "afterImage"), &r->after_image);
 }
 
-void DeleteVector(napi_env, void*, void* hint) { delete static_cast<std::vector<uint8_t>*>(hint); }
+void DeleteRaw(napi_env, void* data, void*) { delete[] static_cast<uint8_t*>(data); }
 void DeleteVector32(napi_env, void*, void* hint) { delete static_cast<std::vector<uint32_t>*>(hint); }
 void DeleteVector64(napi_env, void*, void* hint) { delete static_cast<std::vector<uint64_t>*>(hint); }
 
@@ -127,6 +127,29 @@ Napi::Value VectorToArrayBuffer(Napi::Env env, std::vector<T>* v, napi_finalize 
   }
   if (byte_length > 0) std::memcpy(data, v->data(), byte_length);
   std::vector<T>().swap(*v);
+  return Napi::Value(env, result);
+}
+
+Napi::Value RawToArrayBuffer(Napi::Env env, RawBytes* raw) {
+  napi_value result;
+  if (raw->size > 0) {
+    napi_status st = napi_create_external_arraybuffer(env, raw->data.get(), raw->size, DeleteRaw,
+                                                      nullptr, &result);
+    if (st == napi_ok) {
+      raw->data.release();  // owned by the ArrayBuffer now
+      raw->size = 0;
+      return Napi::Value(env, result);
+    }
+  }
+  void* data = nullptr;
+  if (napi_create_arraybuffer(env, raw->size, &data, &result) != napi_ok) {
+    throw Napi::Error::New(env, "cannot allocate a " + std::to_string(raw->size) +
+                                    "-byte ArrayBuffer for the record images (use "
+                                    "iterateSegmentRecords for logs larger than memory)");
+  }
+  if (raw->size > 0) std::memcpy(data, raw->data.get(), raw->size);
+  raw->data.reset();
+  raw->size = 0;
   return Napi::Value(env, result);
 }
 
@@ -316,10 +339,11 @@ void PackRecords(std::vector<WalRecord>* records, PackedRecords* out) {
   for (const WalRecord& r : *records) total += r.before_image.size() + r.after_image.size();
   out->u64.resize(n * kPackedU64PerRecord);
   out->u32.resize(n * kPackedU32PerRecord);
-  out->bytes.resize(total);
+  out->bytes.data.reset(total > 0 ? new uint8_t[total] : nullptr);  // default-init: no memset
+  out->bytes.size = total;
   uint64_t* u64 = out->u64.data();
   uint32_t* u32 = out->u32.data();
-  uint8_t* bytes = out->bytes.data();
+  uint8_t* bytes = out->bytes.data.get();
   for (WalRecord& r : *records) {
     *u64++ = r.txn_id;
     *u64++ = r.epoch;
@@ -348,7 +372,7 @@ Napi::Object PackedToJs(Napi::Env env, PackedRecords* packed) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("u64", VectorToArrayBuffer(env, &packed->u64, DeleteVector64));
   out.Set("u32", VectorToArrayBuffer(env, &packed->u32, DeleteVector32));
-  out.Set("bytes", VectorToArrayBuffer(env, &packed->bytes, DeleteVector));
+  out.Set("bytes", RawToArrayBuffer(env, &packed->bytes));
   return out;
 }
 

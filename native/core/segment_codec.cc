@@ -375,6 +375,10 @@ Status DecodeSegment(const uint8_t* data, size_t size, SegmentContents* out) {
                                 " contains record from epoch " + std::to_string(rec.epoch) + " (" +
                                 where + ")");
     }
+    // The v2 writer always writes replay order; anything else was not written by it.
+    if (v2 && !out->records.empty() && ReplayLess(rec, out->records.back())) {
+      return Status::Corruption(where + ": record out of replay order");
+    }
     out->records.push_back(std::move(rec));
     pos += 4 + need;
   }
