@@ -7,6 +7,7 @@
 // Every (system, size) pair gets its own generated loop function, so V8's call-site feedback
 // stays monomorphic and one system's inlining decisions do not leak into another's numbers.
 const path = require('node:path');
+const v8 = require('node:v8');
 const { median, Table, loadPeer } = require('../harness');
 
 const SIZES = [
@@ -145,6 +146,20 @@ function loadSystems(ctx) {
 }
 
 async function run(ctx) {
+  // With both cores busy (other jobs), V8's background compiler thread can lag for a long time
+  // and a pure-JS system then runs unoptimised through a whole measurement. Compiling on the main
+  // thread makes "optimised" deterministic; the generated code is the same.
+  v8.setFlagsFromString('--no-concurrent-recompilation');
+  v8.setFlagsFromString('--no-concurrent-osr');
+  try {
+    await measure(ctx);
+  } finally {
+    v8.setFlagsFromString('--concurrent-recompilation');
+    v8.setFlagsFromString('--concurrent-osr');
+  }
+}
+
+async function measure(ctx) {
   const systems = loadSystems(ctx);
   const opts = ctx.quick ? { samples: 5, sampleMs: 20 } : { samples: 15, sampleMs: 40 };
   const gbps = new CrcTable({ title: 'CRC32C throughput', metric: 'throughput', unit: 'GB/s' });
