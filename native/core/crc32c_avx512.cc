@@ -97,6 +97,11 @@ PWAL_TARGET_AVX512 inline __m512i Fold(__m512i acc, __m512i k, __m512i data) {
                                    _mm512_clmulepi64_epi128(acc, k, 0x11), data, 0x96);
 }
 
+// A CRC state in the low 32 bits of a zeroed register, to be XORed into the first data bytes.
+PWAL_TARGET_AVX512 inline __m512i StateVector(uint32_t state) {
+  return _mm512_inserti32x4(_mm512_setzero_si512(), _mm_cvtsi32_si128(static_cast<int>(state)), 0);
+}
+
 // Four accumulators (at offsets 0, 64, 128, 192 of a 256-byte step) -> one standing for the
 // last 64 bytes: x0 moves 128 bytes onto x2, x1 onto x3, then x2 64 bytes onto x3.
 PWAL_TARGET_AVX512 inline __m512i FourToOne(__m512i x0, __m512i x1, __m512i x2, __m512i x3) {
@@ -110,10 +115,12 @@ PWAL_TARGET_AVX512 inline __m512i FourToOne(__m512i x0, __m512i x1, __m512i x2, 
 // The CRC state of the 64 bytes an accumulator stands for: lanes 0, 1, 2 move 48, 32, 16 bytes
 // onto lane 3, the four lanes are XORed together, and two crc32q reduce the 16 bytes left.
 PWAL_TARGET_AVX512 inline uint32_t OneToState(__m512i x) {
-  const __m512i klanes = _mm512_inserti64x4(
-      _mm512_castsi256_si512(_mm256_set_m128i(FoldPair(FoldLo(32), FoldHi(32)),
-                                              FoldPair(FoldLo(48), FoldHi(48)))),
-      _mm256_set_m128i(_mm_setzero_si128(), FoldPair(FoldLo(16), FoldHi(16))), 1);
+  // Per-lane constants {48, 32, 16 bytes, none}. Built from 128-bit parts with inserts (older
+  // compilers lack _mm256_set_m128i / _mm512_zextsi128_si512).
+  __m512i klanes = _mm512_setzero_si512();
+  klanes = _mm512_inserti32x4(klanes, FoldPair(FoldLo(48), FoldHi(48)), 0);
+  klanes = _mm512_inserti32x4(klanes, FoldPair(FoldLo(32), FoldHi(32)), 1);
+  klanes = _mm512_inserti32x4(klanes, FoldPair(FoldLo(16), FoldHi(16)), 2);
   const __m512i lane3 = _mm512_maskz_mov_epi64(0xC0, x);
   const __m512i t = Fold(x, klanes, lane3);
   const __m256i t256 =
@@ -130,8 +137,7 @@ PWAL_TARGET_AVX512 inline uint32_t OneToState(__m512i x) {
 PWAL_TARGET_AVX512 uint32_t FoldOnly(uint32_t state, const uint8_t* p, size_t n) {
   const __m512i k256 = _mm512_broadcast_i32x4(FoldPair(FoldLo(256), FoldHi(256)));
   const __m512i k64 = _mm512_broadcast_i32x4(FoldPair(FoldLo(64), FoldHi(64)));
-  __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(p),
-                                _mm512_zextsi128_si512(_mm_cvtsi32_si128(static_cast<int>(state))));
+  __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(p), StateVector(state));
   __m512i x1 = _mm512_loadu_si512(p + 64);
   __m512i x2 = _mm512_loadu_si512(p + 128);
   __m512i x3 = _mm512_loadu_si512(p + 192);
@@ -171,8 +177,7 @@ PWAL_TARGET_AVX512 uint32_t Avx512State(uint32_t state, const uint8_t* data, siz
   const uint32_t m = ShiftMultiplier(uint64_t{8} * kStreamBytes * k);
 
   const __m512i k256 = _mm512_broadcast_i32x4(FoldPair(FoldLo(256), FoldHi(256)));
-  __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(v), _mm512_zextsi128_si512(_mm_cvtsi32_si128(
-                                                              static_cast<int>(state))));
+  __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(v), StateVector(state));
   __m512i x1 = _mm512_loadu_si512(v + 64);
   __m512i x2 = _mm512_loadu_si512(v + 128);
   __m512i x3 = _mm512_loadu_si512(v + 192);
