@@ -165,6 +165,14 @@ inline uint64_t Load64(const uint8_t* p) {
 PWAL_TARGET_AVX512 uint32_t Avx512State(uint32_t state, const uint8_t* data, size_t n) {
   if (n < kMinFold) return Sse42State(state, data, n);
   if (n < kMinFused) return FoldOnly(state, data, n);
+  // Start the folded region on a cache-line boundary: a 64-byte load that straddles two lines
+  // costs two (measured: ~2.5% at 1 MiB). The < 64 bytes before it are worth ~10 ns here.
+  const size_t head = (64 - (reinterpret_cast<uintptr_t>(data) & 63)) & 63;
+  if (head != 0) {
+    state = Sse42State(state, data, head);
+    data += head;
+    n -= head;
+  }
 
   const size_t k = n / kIterationBytes;
   const uint8_t* v = data;
