@@ -318,6 +318,7 @@ describe('trace and decision records', () => {
   });
 
   test('records of a worker-owned handle are published on the worker thread', async () => {
+    await tick(100); // let records of the previous tests' final flushes arrive first
     const trace = collect<ParallelWalTraceRecord>(PARALLEL_WAL_TRACE_CHANNEL);
     try {
       const db = tmpDbPath();
