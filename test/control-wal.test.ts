@@ -1,6 +1,7 @@
 // The control surface drives the WAL: modes, lanes, batch limit, flush-delay bound, shadow
 // compare, fallbacks, trace/decision records, stats.
 import * as diagnosticsChannel from 'node:diagnostics_channel';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -468,4 +469,27 @@ describe('segment reasons', () => {
     await wal.close();
     expect(cleanupSegmentsSync(db)).toBe(1);
   });
+
+  test('checkpoint_conflict: deleting segments of a WAL open in another process is refused', async () => {
+    const db = tmpDbPath();
+    const child = spawn(process.execPath, [path.join(FIXTURES, 'wal-child.js'), 'kill-loop', db, '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('ack')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`child exited (${code}) before acking`)));
+      });
+      const { cleanupSegmentsSync } = await import('../lib/index');
+      const err = catchError(() => cleanupSegmentsSync(db));
+      expect(err.code).toBe('WAL_LOCKED');
+      expect(err.reason).toBe('checkpoint_conflict');
+      expect(err.message).toMatch(/another process/);
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }, 60000);
 });
