@@ -145,6 +145,8 @@ describe('options', () => {
       maxFlushDelayMs: 10,
       fsyncPolicy: 'full',
       formatVersion: 2,
+      control: { mode: 'auto' },
+      traceQueueCapacity: 4096,
     });
   });
 

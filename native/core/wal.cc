@@ -112,7 +112,10 @@ std::string CanonicalWalPath(const std::string& db_path) {
 Wal::Wal(std::string db_path, const WalOptions& options)
     : db_path_(std::move(db_path)), options_(options) {
   fs_ = options_.fs != nullptr ? options_.fs : FileSystem::Default();
+  timing_fs_ = std::make_unique<TimingFileSystem>(fs_);
+  fs_ = timing_fs_.get();
   fsync_ = options_.fsync;
+  InitControl();
 }
 
 Status Wal::Open(const std::string& db_path, const WalOptions& options,
@@ -224,6 +227,7 @@ Status Wal::Submit(size_t slot, const SubmitBatch& batch, uint64_t* epoch) {
     }
     if (f.db_size_if_commit > db_size) db_size = f.db_size_if_commit;
   }
+  slot = RouteSlot(slot, batch);
 
   std::vector<WalRecord> records(batch.frame_count);
   for (size_t i = 0; i < batch.frame_count; ++i) {
@@ -415,6 +419,7 @@ Status Wal::FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force
                              bool* had_work) {
   if (had_work != nullptr) *had_work = false;
   if (coord_->failed()) return coord_->FailureStatus();
+  const int64_t oldest_pending_ns = first_pending_ns_.load(std::memory_order_relaxed);
   const bool fallback = coord_->AnyFallbackLatched();
   const uint64_t e = coord_->AdvanceEpoch() - 1;
   EpochBatch batch;
@@ -436,6 +441,7 @@ Status Wal::FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force
   ev.trigger = trigger;
   ev.records = batch.records.size();
   ev.fallback_active = fallback;
+  AnnotateEvent(batch, oldest_pending_ns, notify, &ev);
 
   if (batch.records.empty()) {
     // An epoch with no records is durable without a file.
@@ -462,7 +468,7 @@ Status Wal::FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force
   SegmentWriteResult res;
   uint32_t attempts = 0;
   const int64_t t0 = NowNs();
-  Status st = PublishWithRetries(batch, wo, &res, &attempts);
+  Status st = PublishChecked(e, batch, wo, &res, &attempts, &ev);
   const uint64_t write_ns = static_cast<uint64_t>(NowNs() - t0);
   // The records left memory with `batch`; free the lanes (and any fallback latch).
   coord_->CompleteEpoch(e);
@@ -734,6 +740,7 @@ WalStats Wal::Stats() const {
     s.overflow_appends += pool.slot(i).overflow_appends();
     s.fallback_entries += pool.slot(i).fallback_entries();
   }
+  FillControlStats(&s);
   return s;
 }
 
