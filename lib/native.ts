@@ -87,7 +87,10 @@ export interface NativeWalHandle {
 /** The raw addon surface. Internal: the public API wraps and validates it. */
 export interface NativeBinding {
   NativeWal: new (dbPath: string, options: NativeWalOptions, listener: NativeWalListener) => NativeWalHandle;
+  /** Signed int32 result (callers apply `>>> 0`). */
   crc32c(data: ArrayBufferView | ArrayBuffer, initial?: number): number;
+  /** Fast entry for Uint8Array/Buffer only; signed int32 result. */
+  crc32cU8(data: Uint8Array, initial?: number): number;
   crc32cWith(impl: string, data: ArrayBufferView | ArrayBuffer, initial?: number): number;
   crc32cImplementation(): string;
   crc32cImplementations(): string[];

@@ -351,11 +351,11 @@ Status Wal::AdvanceAndFlush(uint32_t timeout_ms, uint64_t* new_epoch) {
   if (closing_.load(std::memory_order_acquire)) {
     return Status::Closed("WAL " + db_path_ + " is closed");
   }
-  std::unique_lock<std::timed_mutex> lock(flush_mu_, std::defer_lock);
-  if (!lock.try_lock_for(std::chrono::milliseconds(timeout_ms))) {
+  if (!flush_gate_.AcquireUntil(Clock::now() + std::chrono::milliseconds(timeout_ms))) {
     return Status::Timeout("advanceAndFlush: the flusher stayed busy for " +
                            std::to_string(timeout_ms) + " ms");
   }
+  GateHold hold(&flush_gate_);
   FsyncPolicy fsync;
   {
     std::lock_guard<std::mutex> g(run_mu_);
@@ -364,6 +364,29 @@ Status Wal::AdvanceAndFlush(uint32_t timeout_ms, uint64_t* new_epoch) {
   Status st = FlushCycleLocked(FlushTrigger::kManual, fsync, /*force_event=*/true);
   if (new_epoch != nullptr) *new_epoch = coord_->CurrentEpoch();
   return st;
+}
+
+// ---- the flush gate ----------------------------------------------------------------------------
+
+bool Wal::FlushGate::AcquireUntil(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_until(lock, deadline, [&] { return !busy_; })) return false;
+  busy_ = true;
+  return true;
+}
+
+void Wal::FlushGate::Acquire() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !busy_; });
+  busy_ = true;
+}
+
+void Wal::FlushGate::Release() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    busy_ = false;
+  }
+  cv_.notify_all();
 }
 
 // ---- the flush cycle -------------------------------------------------------------------------
@@ -551,7 +574,8 @@ void Wal::FlusherLoop(FsyncPolicy fsync) {
     if (!go) break;
     Status st;
     {
-      std::lock_guard<std::timed_mutex> lock(flush_mu_);
+      flush_gate_.Acquire();
+      GateHold hold(&flush_gate_);
       st = FlushCycleLocked(trigger, fsync, /*force_event=*/false);
     }
     if (!adaptive && trigger == FlushTrigger::kTicker) {
@@ -614,7 +638,8 @@ Status Wal::Close(bool abort) {
   ev.closed = true;
   ev.trigger = FlushTrigger::kClose;
   {
-    std::lock_guard<std::timed_mutex> lock(flush_mu_);
+    flush_gate_.Acquire();
+    GateHold hold(&flush_gate_);
     if (!abort && !coord_->failed()) {
       FsyncPolicy fsync;
       {

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -229,7 +230,7 @@ class Wal {
   struct Listener;
 
   void FlusherLoop(FsyncPolicy fsync);
-  // One seal -> collect -> publish -> durable cycle. Caller holds flush_mu_.
+  // One seal -> collect -> publish -> durable cycle. Caller holds flush_gate_.
   // *had_work gets whether the cycle sealed any record.
   Status FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force_event,
                           bool* had_work = nullptr);
@@ -245,10 +246,26 @@ class Wal {
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<EpochCoordinator> coord_;
 
-  // Serializes flush cycles (flusher thread vs AdvanceAndFlush/Close).
-  std::timed_mutex flush_mu_;
-  bool has_prev_segment_ = false;      // guarded by flush_mu_
-  uint64_t prev_segment_epoch_ = 0;    // guarded by flush_mu_
+  // Serializes flush cycles (flusher thread vs AdvanceAndFlush/Close). A mutex + condition
+  // variable gate rather than std::timed_mutex (whose clocklock TSan does not model).
+  class FlushGate {
+   public:
+    bool AcquireUntil(std::chrono::steady_clock::time_point deadline);
+    void Acquire();
+    void Release();
+   private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool busy_ = false;
+  };
+  struct GateHold {
+    explicit GateHold(FlushGate* g) : g_(g) {}
+    ~GateHold() { if (g_ != nullptr) g_->Release(); }
+    FlushGate* g_;
+  };
+  FlushGate flush_gate_;
+  bool has_prev_segment_ = false;      // guarded by flush_gate_
+  uint64_t prev_segment_epoch_ = 0;    // guarded by flush_gate_
 
   // Flusher thread state.
   mutable std::mutex run_mu_;          // guards thread_, start/stop
