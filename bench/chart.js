@@ -3,9 +3,19 @@
 // grouped bars of the median per system with a min-max rule, drawn by vega-lite and rendered to
 // SVG headless by vega (no canvas, no browser).
 
+const OURS = 'parallel-wal';
+
 /** Tables that can be charted: the harness's Table JSON (rows of per-system {median,min,max}). */
 function chartableTables(tables) {
-  return tables.filter((t) => t && t.rows && typeof t.rows === 'object' && Object.keys(t.rows).length > 0);
+  return tables.filter(
+    (t) =>
+      t &&
+      t.rows &&
+      typeof t.rows === 'object' &&
+      Object.keys(t.rows).length > 0 &&
+      // Rows with different units per row (e.g. a sustained-load summary) share no axis.
+      !/see row/i.test(String(t.unit || '')),
+  );
 }
 
 /** Flattens tables into vega-lite data rows. */
@@ -29,7 +39,7 @@ function chartData(tables) {
   return data;
 }
 
-/** A vega-lite spec: one panel per table, stacked vertically, independent scales. */
+/** A vega-lite spec: one panel per table, two columns, independent scales and legends. */
 function chartSpec(tables, { title, subtitle } = {}) {
   const usable = chartableTables(tables);
   const data = chartData(usable);
@@ -41,6 +51,11 @@ function chartSpec(tables, { title, subtitle } = {}) {
     // Peers often differ by orders of magnitude (fsync per commit vs group commit): log scale then.
     const log = positives.length === values.length && values.length > 0 && hi / lo > 50;
     const rowOrder = Object.keys(t.rows);
+    // parallel-wal (and its variants) first, so it gets the first colours in every panel.
+    const seen = [...new Set(values.map((d) => d.system))];
+    const order = [...seen.filter((x) => x.startsWith(OURS)), ...seen.filter((x) => !x.startsWith(OURS))];
+    const systems = order.length;
+    const longLabels = rowOrder.some((r) => r.length > 10);
     const y = {
       field: 'median',
       type: 'quantitative',
@@ -51,13 +66,13 @@ function chartSpec(tables, { title, subtitle } = {}) {
     };
     return {
       title: { text: t.title, subtitle: `median, min-max rule; ${t.higherIsBetter ? 'higher' : 'lower'} is better${log ? '; log scale' : ''}`, anchor: 'start' },
-      width: Math.max(240, rowOrder.length * 90),
+      width: Math.max(260, rowOrder.length * Math.max(60, systems * 14)),
       height: 180,
       data: { values },
       encoding: {
-        x: { field: 'row', type: 'nominal', sort: rowOrder, title: null, axis: { labelAngle: 0 } },
-        xOffset: { field: 'system', type: 'nominal' },
-        color: { field: 'system', type: 'nominal', title: 'system', scale: { scheme: 'tableau10' } },
+        x: { field: 'row', type: 'nominal', sort: rowOrder, title: null, axis: { labelAngle: longLabels ? -30 : 0, labelLimit: 180 } },
+        xOffset: { field: 'system', type: 'nominal', sort: order },
+        color: { field: 'system', type: 'nominal', title: 'system', sort: order, scale: { scheme: systems > 10 ? 'tableau20' : 'tableau10' } },
       },
       layer: [
         { mark: { type: 'bar' }, encoding: { y, tooltip: [{ field: 'system' }, { field: 'row' }, { field: 'median' }, { field: 'min' }, { field: 'max' }] } },
@@ -71,8 +86,11 @@ function chartSpec(tables, { title, subtitle } = {}) {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: title ? { text: title, subtitle: subtitle || '', anchor: 'start', fontSize: 16 } : undefined,
-    vconcat: panels,
-    resolve: { scale: { y: 'independent', x: 'independent', xOffset: 'independent' } },
+    concat: panels,
+    columns: 2,
+    spacing: 40,
+    // Each panel has its own systems, colours and legend: a shared palette of 20+ peers repeats colours.
+    resolve: { scale: { y: 'independent', x: 'independent', xOffset: 'independent', color: 'independent' }, legend: { color: 'independent' } },
     config: { background: 'white', font: 'sans-serif', legend: { orient: 'right', labelLimit: 320 } },
   };
 }

@@ -10,7 +10,6 @@ import * as readline from 'node:readline';
 import { recoverSegmentsSync } from '../lib';
 
 const SERVER = path.resolve(__dirname, '..', 'examples', 'http-journal', 'server.js');
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { readFsyncJournal } = require(SERVER) as { readFsyncJournal: (file: string) => Buffer[] };
 
 interface Started {

@@ -38,7 +38,6 @@ const NO_PROGRESS: Progress = { tick() {}, stop() {} };
 function progressBar(total: number, count: number, enabled: boolean): Progress {
   if (!enabled || !process.stderr.isTTY || count < 2) return NO_PROGRESS;
   // Loaded lazily: only a terminal ever needs it.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const cliProgress = require('cli-progress') as typeof import('cli-progress');
   const bar = new cliProgress.SingleBar(
     {
@@ -135,6 +134,7 @@ async function verify(arg: string, opts: { allowTornTail?: boolean; progress?: b
   let checked = 0;
   let records = 0;
   let bytes = 0;
+  let v1 = 0;
   let torn: SegmentReport | undefined;
   let bad: SegmentReport | undefined;
   try {
@@ -149,6 +149,7 @@ async function verify(arg: string, opts: { allowTornTail?: boolean; progress?: b
         break;
       }
       checked += 1;
+      if (report.format === 1) v1 += 1;
       records += report.records ?? 0;
       bytes += report.bytes;
     }
@@ -158,7 +159,7 @@ async function verify(arg: string, opts: { allowTornTail?: boolean; progress?: b
   const unchecked = bad ? target.segments.length - checked - 1 : 0;
   if (opts.json) {
     process.stdout.write(
-      jsonLine({ clean: bad === undefined, segmentsChecked: checked, records, bytes, tornTail: torn ?? null, firstBad: bad ?? null, unchecked }) + '\n',
+      jsonLine({ clean: bad === undefined, segmentsChecked: checked, v1Segments: v1, records, bytes, tornTail: torn ?? null, firstBad: bad ?? null, unchecked }) + '\n',
     );
   } else if (bad) {
     const rec = bad.recordIndex === null ? '' : `, record ${bad.recordIndex}`;
@@ -168,7 +169,8 @@ async function verify(arg: string, opts: { allowTornTail?: boolean; progress?: b
     err(`  ${checked} segment(s) before it are clean; ${unchecked} later segment(s) not checked (see \`pwal inspect\`)`);
   } else {
     const tail = torn ? `; torn tail at epoch ${epochText(torn)} accepted (${torn.reason})` : '';
-    process.stdout.write(`OK: ${checked} segment(s), ${records} record(s), ${bytes} bytes: every checksum and certificate link verified${tail}\n`);
+    const old = v1 ? ` (${v1} v1 segment(s): the v1 format checksums only the header)` : '';
+    process.stdout.write(`OK: ${checked} segment(s), ${records} record(s), ${bytes} bytes: every checksum and certificate link verified${old}${tail}\n`);
   }
   return bad ? EXIT.DAMAGED : EXIT.OK;
 }
