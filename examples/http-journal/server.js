@@ -53,8 +53,8 @@ async function openWalJournal(dbPath) {
     async append(body) {
       nextId += 1n;
       const id = nextId;
-      // Page numbers are u32: the journal entry number modulo 2^32-1, plus one.
-      const pageNumber = Number(id % 0xffffffffn) + 1;
+      // Page numbers are u32 != 0: entry 1 is page 1, wrapping after 2^32-1 entries.
+      const pageNumber = Number((id - 1n) % 0xffffffffn) + 1;
       const epoch = await wal.commit({ txnToken: { id }, commitSeq: id, frames: [{ pageNumber, pageData: body }] });
       return { id: id.toString(), epoch };
     },
