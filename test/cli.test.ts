@@ -1,7 +1,7 @@
 // The `pwal` command-line tool, run as the real binary (node dist/cli/pwal.js) against real
 // segment files made with writeSegmentSync: a clean log, a corrupted byte, a missing middle
 // segment (certificate gap), a torn tail, and bad input.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -219,6 +219,26 @@ describe('a clean log', () => {
     });
     const bare = pwal('dump', '--json', '--no-images', db);
     expect(JSON.parse(bare.stdout.split('\n')[0])).not.toHaveProperty('afterImage');
+  });
+
+  test('dump into a pipe that closes early (| head): exit 0, no error', async () => {
+    const db = path.join(dir, 'big.db');
+    for (let e = 1; e <= 20; e++) {
+      const recs = records(e, 64).map((r) => ({ ...r, afterImage: Buffer.alloc(4096, e) }));
+      writeSegmentSync(db, { epoch: e, records: recs, recordsPerCore: [64] }, { fsyncPolicy: 'off' });
+    }
+    const child = spawn(process.execPath, [BIN, 'dump', '--json', db], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    let first = '';
+    child.stdout.once('data', (d) => {
+      first = String(d);
+      child.stdout.destroy();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(JSON.parse(first.split('\n')[0]).epoch).toBe('1');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   test('recover: reports what was applied; --delete-after needs --out (or --force)', () => {

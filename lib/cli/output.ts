@@ -72,7 +72,13 @@ export class LineWriter {
     this.#chunks = [];
     this.#size = 0;
     if (!this.stream.write(data)) {
-      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+      try {
+        await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+      } catch (e) {
+        // `once` rejects when the stream emits 'error' while we wait: the reader went away.
+        if ((e as NodeJS.ErrnoException).code === 'EPIPE') this.closed = true;
+        else throw e;
+      }
     }
   }
 }
