@@ -98,29 +98,66 @@ function recoveryOptions(options: unknown): NativeRecoveryOptions {
 // Empty images (common: no before-image) share one zero-length Buffer instead of allocating.
 const EMPTY_IMAGE = Buffer.alloc(0);
 
+// RecordView layout (native/binding/segment_convert.h), in 8-, 4- and 1-byte units.
+const VIEW_BYTES = 72;
+const V64_TXN_ID = 0;
+const V64_BEGIN_SEQ = 2;
+const V64_END_SEQ = 3;
+const V32_BEGIN_SEQ = 4; // low and high halves at +0, +1
+const V32_END_SEQ = 6;
+const V32_BEFORE_OFFSET = 8; // low half (offsets are < 2^32)
+const V32_AFTER_OFFSET = 10;
+const V32_BEFORE_LEN = 12;
+const V32_AFTER_LEN = 13;
+const V32_TXN_EPOCH = 14;
+const V32_PAGE_ID = 15;
+const V8_HAS_END_SEQ = 64;
+
+/**
+ * A Buffer view made without going through `subarray`'s species lookup and `Buffer.from`'s
+ * argument dispatch (the cost of one record's image dominated unpacking): a Uint8Array whose
+ * prototype chain runs through Buffer.prototype, so it is a Buffer in every respect
+ * (`Buffer.isBuffer`, `instanceof Buffer`, `.constructor === Buffer`, every Buffer method).
+ */
+class ImageBuffer extends Uint8Array {}
+Object.setPrototypeOf(ImageBuffer.prototype, Buffer.prototype);
+Object.defineProperty(ImageBuffer.prototype, 'constructor', { value: Buffer, writable: true, configurable: true });
+
 function unpackRecords(packed: NativePackedRecords): WalRecord[] {
-  const u32 = new Uint32Array(packed.u32);
-  const n = u32.length / 5;
+  let n = 0;
+  for (const seg of packed.segments) n += seg.count;
   const out: WalRecord[] = new Array(n);
-  if (n === 0) return out;
-  const u64 = new BigUint64Array(packed.u64);
-  const bytes = Buffer.from(packed.bytes); // a view over the addon's memory, not a copy
-  let offset = 0;
-  for (let i = 0, a = 0, b = 0; i < n; i++, a += 5, b += 4) {
-    const beforeLen = u32[a + 3];
-    const afterLen = u32[a + 4];
-    const beforeEnd = offset + beforeLen;
-    const afterEnd = beforeEnd + afterLen;
-    out[i] = {
-      txnToken: { id: u64[b], epoch: u32[a] },
-      epoch: u64[b + 1],
-      pageId: u32[a + 1],
-      beginSeq: u64[b + 2],
-      endSeq: u32[a + 2] === 1 ? u64[b + 3] : null,
-      beforeImage: beforeLen === 0 ? EMPTY_IMAGE : bytes.subarray(offset, beforeEnd),
-      afterImage: afterLen === 0 ? EMPTY_IMAGE : bytes.subarray(beforeEnd, afterEnd),
-    };
-    offset = afterEnd;
+  let i = 0;
+  for (const seg of packed.segments) {
+    const count = seg.count;
+    if (count === 0) continue;
+    const bytes = seg.bytes; // the segment file's bytes; images are views of it, not copies
+    const epoch = seg.epoch; // every record of a segment has the segment's epoch
+    const v64 = new BigUint64Array(seg.views);
+    const v32 = new Uint32Array(seg.views);
+    const v8 = new Uint8Array(seg.views);
+    for (let k = 0, b64 = 0, b32 = 0, b8 = 0; k < count; k++, i++, b64 += VIEW_BYTES / 8, b32 += VIEW_BYTES / 4, b8 += VIEW_BYTES) {
+      const beginSeq = v64[b64 + V64_BEGIN_SEQ];
+      let endSeq: bigint | null = null;
+      if (v8[b8 + V8_HAS_END_SEQ] !== 0) {
+        // Most records end where they begin: share the bigint instead of allocating another.
+        endSeq =
+          v32[b32 + V32_END_SEQ] === v32[b32 + V32_BEGIN_SEQ] && v32[b32 + V32_END_SEQ + 1] === v32[b32 + V32_BEGIN_SEQ + 1]
+            ? beginSeq
+            : v64[b64 + V64_END_SEQ];
+      }
+      const beforeLen = v32[b32 + V32_BEFORE_LEN];
+      const afterLen = v32[b32 + V32_AFTER_LEN];
+      out[i] = {
+        txnToken: { id: v64[b64 + V64_TXN_ID], epoch: v32[b32 + V32_TXN_EPOCH] },
+        epoch,
+        pageId: v32[b32 + V32_PAGE_ID],
+        beginSeq,
+        endSeq,
+        beforeImage: beforeLen === 0 ? EMPTY_IMAGE : (new ImageBuffer(bytes, v32[b32 + V32_BEFORE_OFFSET], beforeLen) as Buffer),
+        afterImage: afterLen === 0 ? EMPTY_IMAGE : (new ImageBuffer(bytes, v32[b32 + V32_AFTER_OFFSET], afterLen) as Buffer),
+      };
+    }
   }
   return out;
 }

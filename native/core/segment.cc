@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 #include "segment.h"
 
@@ -154,29 +156,54 @@ Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch
   return Status::OK();
 }
 
-Status ReadSegment(FileSystem* fs, const std::string& path, SegmentContents* out) {
+Status ReadSegmentBytes(FileSystem* fs, const std::string& path, SegmentBytes* out) {
   const std::string context = "segment " + path;
+  out->data.reset();
+  out->size = 0;
   uint64_t size = 0;
   PWAL_RETURN_IF_ERROR(fs->GetFileSize(path, &size).WithContext(context));
-  if (size >= kSegmentHeaderSize) {
-    // Check the header and bound the file size before reading (allocating) the whole file.
+  if (size < kSegmentHeaderSize) {
+    // Too short for a header: read what is there (at most 24 bytes) so the decoder reports it.
     uint8_t head[kSegmentHeaderSize];
     size_t got = 0;
     PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, head, sizeof head, &got).WithContext(context));
-    SegmentHeader header;
-    PWAL_RETURN_IF_ERROR(DecodeSegmentHeader(head, got, &header).WithContext(context));
-    const uint64_t max = MaxSegmentFileSize(header.record_count);
-    if (size > max) {
-      return Status::Corruption(context + ": file length " + std::to_string(size) +
-                                " exceeds the maximum " + std::to_string(max) + " for " +
-                                std::to_string(header.record_count) +
-                                " records (trailing bytes after declared records)");
-    }
+    out->data.reset(new uint8_t[got > 0 ? got : 1]);
+    if (got > 0) std::memcpy(out->data.get(), head, got);
+    out->size = got;
+    return Status::OK();
   }
-  std::string bytes;
-  PWAL_RETURN_IF_ERROR(fs->ReadFile(path, &bytes).WithContext(context));
-  return DecodeSegment(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), out)
-      .WithContext(context);
+  // Check the header and bound the file size before reading (allocating) the whole file.
+  uint8_t head[kSegmentHeaderSize];
+  size_t got = 0;
+  PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, head, sizeof head, &got).WithContext(context));
+  SegmentHeader header;
+  PWAL_RETURN_IF_ERROR(DecodeSegmentHeader(head, got, &header).WithContext(context));
+  const uint64_t max = MaxSegmentFileSize(header.record_count);
+  if (size > max || size >= static_cast<uint64_t>(SIZE_MAX)) {
+    return Status::Corruption(context + ": file length " + std::to_string(size) +
+                              " exceeds the maximum " + std::to_string(max) + " for " +
+                              std::to_string(header.record_count) +
+                              " records (trailing bytes after declared records)");
+  }
+  // One byte more than stat saw: a file that grew since is read with its trailing bytes (and
+  // rejected by the decoder) instead of being cut at the old size. No zero-filling.
+  const size_t want = static_cast<size_t>(size) + 1;
+  out->data.reset(new uint8_t[want]);
+  PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, out->data.get(), want, &got).WithContext(context));
+  out->size = got;
+  return Status::OK();
+}
+
+Status ReadSegmentView(FileSystem* fs, const std::string& path, SegmentBytes* bytes,
+                       SegmentView* out) {
+  PWAL_RETURN_IF_ERROR(ReadSegmentBytes(fs, path, bytes));
+  return DecodeSegmentView(bytes->data.get(), bytes->size, out).WithContext("segment " + path);
+}
+
+Status ReadSegment(FileSystem* fs, const std::string& path, SegmentContents* out) {
+  SegmentBytes bytes;
+  PWAL_RETURN_IF_ERROR(ReadSegmentBytes(fs, path, &bytes));
+  return DecodeSegment(bytes.data.get(), bytes.size, out).WithContext("segment " + path);
 }
 
 Status DeleteSegment(FileSystem* fs, const std::string& path) {
