@@ -162,6 +162,131 @@ function unpackRecords(packed: NativePackedRecords): WalRecord[] {
   return out;
 }
 
+/**
+ * The records of a recovery as columns instead of objects (see {@link recoverSegmentsColumnar}).
+ * Index `i` is the i-th record in replay order. u64 columns are BigUint64Arrays (`endSeq[i]` is
+ * 0n where `hasEndSeq[i]` is 0); images are made on demand as Buffer views of the segment files'
+ * bytes (no copy), so a consumer that needs only some images never pays for the others.
+ */
+export class SegmentRecordColumns {
+  readonly length: number;
+  readonly txnId: BigUint64Array;
+  readonly txnEpoch: Uint32Array;
+  readonly epoch: BigUint64Array;
+  readonly pageId: Uint32Array;
+  readonly beginSeq: BigUint64Array;
+  readonly endSeq: BigUint64Array;
+  readonly hasEndSeq: Uint8Array;
+  /** @internal segment index, and image offsets/lengths within that segment's bytes */
+  private readonly seg: Uint32Array;
+  private readonly img: Uint32Array; // beforeOff, beforeLen, afterOff, afterLen per record
+  private readonly buffers: ArrayBuffer[];
+
+  /** @internal built by recoverSegmentsColumnar */
+  constructor(packed: NativePackedRecords) {
+    let n = 0;
+    for (const seg of packed.segments) n += seg.count;
+    this.length = n;
+    this.txnId = new BigUint64Array(n);
+    this.txnEpoch = new Uint32Array(n);
+    this.epoch = new BigUint64Array(n);
+    this.pageId = new Uint32Array(n);
+    this.beginSeq = new BigUint64Array(n);
+    this.endSeq = new BigUint64Array(n);
+    this.hasEndSeq = new Uint8Array(n);
+    this.seg = new Uint32Array(n);
+    this.img = new Uint32Array(4 * n);
+    this.buffers = packed.segments.map((s) => s.bytes);
+    // u64 columns are filled through 32-bit halves: no bigint is created per record.
+    const txnId = new Uint32Array(this.txnId.buffer);
+    const epoch = new Uint32Array(this.epoch.buffer);
+    const beginSeq = new Uint32Array(this.beginSeq.buffer);
+    const endSeq = new Uint32Array(this.endSeq.buffer);
+    let i = 0;
+    for (let s = 0; s < packed.segments.length; s++) {
+      const segment = packed.segments[s];
+      const count = segment.count;
+      if (count === 0) continue;
+      const v32 = new Uint32Array(segment.views);
+      const v8 = new Uint8Array(segment.views);
+      const e = BigInt.asUintN(64, segment.epoch);
+      const eLo = Number(e & 0xffffffffn);
+      const eHi = Number(e >> 32n);
+      for (let k = 0, b32 = 0, b8 = 0; k < count; k++, i++, b32 += VIEW_BYTES / 4, b8 += VIEW_BYTES) {
+        const w = 2 * i;
+        txnId[w] = v32[b32];
+        txnId[w + 1] = v32[b32 + 1];
+        epoch[w] = eLo;
+        epoch[w + 1] = eHi;
+        beginSeq[w] = v32[b32 + V32_BEGIN_SEQ];
+        beginSeq[w + 1] = v32[b32 + V32_BEGIN_SEQ + 1];
+        endSeq[w] = v32[b32 + V32_END_SEQ];
+        endSeq[w + 1] = v32[b32 + V32_END_SEQ + 1];
+        this.hasEndSeq[i] = v8[b8 + V8_HAS_END_SEQ];
+        this.txnEpoch[i] = v32[b32 + V32_TXN_EPOCH];
+        this.pageId[i] = v32[b32 + V32_PAGE_ID];
+        this.seg[i] = s;
+        const m = 4 * i;
+        this.img[m] = v32[b32 + V32_BEFORE_OFFSET];
+        this.img[m + 1] = v32[b32 + V32_BEFORE_LEN];
+        this.img[m + 2] = v32[b32 + V32_AFTER_OFFSET];
+        this.img[m + 3] = v32[b32 + V32_AFTER_LEN];
+      }
+    }
+  }
+
+  private check(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+      throw argValueError('index', i, `must be an integer >= 0 and < ${this.length}`);
+    }
+  }
+
+  /** The before-image of record `i` (a view of the segment's bytes; empty images share one Buffer). */
+  beforeImage(i: number): Buffer {
+    this.check(i);
+    const len = this.img[4 * i + 1];
+    return len === 0 ? EMPTY_IMAGE : (new ImageBuffer(this.buffers[this.seg[i]], this.img[4 * i], len) as Buffer);
+  }
+
+  /** Length of record `i`'s after-image, without making a view. */
+  afterImageLength(i: number): number {
+    this.check(i);
+    return this.img[4 * i + 3];
+  }
+
+  /** The after-image of record `i` (a view of the segment's bytes; empty images share one Buffer). */
+  afterImage(i: number): Buffer {
+    this.check(i);
+    const len = this.img[4 * i + 3];
+    return len === 0 ? EMPTY_IMAGE : (new ImageBuffer(this.buffers[this.seg[i]], this.img[4 * i + 2], len) as Buffer);
+  }
+
+  /** Record `i` as the object {@link recoverSegments} returns. */
+  record(i: number): WalRecord {
+    this.check(i);
+    return {
+      txnToken: { id: this.txnId[i], epoch: this.txnEpoch[i] },
+      epoch: this.epoch[i],
+      pageId: this.pageId[i],
+      beginSeq: this.beginSeq[i],
+      endSeq: this.hasEndSeq[i] === 0 ? null : this.endSeq[i],
+      beforeImage: this.beforeImage(i),
+      afterImage: this.afterImage(i),
+    };
+  }
+
+  /** Every record as an object, in replay order (made one at a time). */
+  *[Symbol.iterator](): IterableIterator<WalRecord> {
+    for (let i = 0; i < this.length; i++) yield this.record(i);
+  }
+}
+
+/** What {@link recoverSegmentsColumnar} returns. */
+export interface SegmentRecoveryColumnar {
+  result: SegmentRecoveryResult;
+  records: SegmentRecordColumns;
+}
+
 function certificate(c: NativeCertificate | null): ParallelWalCommitCertificate | null {
   // The only ordering residue this design has: the certificate is written, then published.
   return c === null ? null : { ...c, residue: 'commit_certificate_then_publish' };
@@ -287,19 +412,37 @@ export function recoverSegmentsSync(dbPath: string | URL, options?: SegmentRecov
   return { result: recoveryResult(raw.result), records: unpackRecords(raw.records) };
 }
 
+/**
+ * {@link recoverSegments} with the records as columns ({@link SegmentRecordColumns}) instead of
+ * one object per record: the same rules, the same result, the same records in the same order.
+ * Building millions of record objects (each with bigints and a Buffer) is bound by the garbage
+ * collector; use this when recovering large logs where only some fields or images are needed.
+ */
+export async function recoverSegmentsColumnar(dbPath: string | URL, options?: SegmentRecoveryOptions): Promise<SegmentRecoveryColumnar> {
+  const raw = await native.recoverSegments(checkPath(dbPath, 'dbPath'), recoveryOptions(options));
+  return { result: recoveryResult(raw.result), records: new SegmentRecordColumns(raw.records) };
+}
+
+/** Synchronous {@link recoverSegmentsColumnar}. */
+export function recoverSegmentsColumnarSync(dbPath: string | URL, options?: SegmentRecoveryOptions): SegmentRecoveryColumnar {
+  const raw = native.recoverSegmentsSync(checkPath(dbPath, 'dbPath'), recoveryOptions(options));
+  return { result: recoveryResult(raw.result), records: new SegmentRecordColumns(raw.records) };
+}
+
 function checkPages(pages: unknown): Map<number, Buffer> {
   if (!(pages instanceof Map)) throw argTypeError('pages', 'an instance of Map', pages);
   return pages as Map<number, Buffer>;
 }
 
 // Last writer in replay order wins; an empty after-image changes nothing (as in the seed). The
-// winning images are copied so the map does not pin the whole recovery buffer.
-function applyRecords(pages: Map<number, Buffer>, records: readonly WalRecord[]): void {
-  const latest = new Map<number, Buffer>();
-  for (const record of records) {
-    if (record.afterImage.length !== 0) latest.set(record.pageId, record.afterImage);
+// winning images are copied so the map does not pin the segment buffers. Works on columns: no
+// record object or image view is made for a record that loses.
+function applyRecords(pages: Map<number, Buffer>, records: SegmentRecordColumns): void {
+  const latest = new Map<number, number>();
+  for (let i = 0; i < records.length; i++) {
+    if (records.afterImageLength(i) !== 0) latest.set(records.pageId[i], i);
   }
-  for (const [pageId, image] of latest) pages.set(pageId, Buffer.from(image));
+  for (const [pageId, i] of latest) pages.set(pageId, Buffer.from(records.afterImage(i)));
 }
 
 /**
@@ -313,7 +456,7 @@ export async function recoverAndApplySegments(
   options?: SegmentRecoveryOptions,
 ): Promise<SegmentRecoveryResult> {
   checkPages(pages);
-  const { result, records } = await recoverSegments(dbPath, options);
+  const { result, records } = await recoverSegmentsColumnar(dbPath, options);
   applyRecords(pages, records);
   return result;
 }
@@ -325,7 +468,7 @@ export function recoverAndApplySegmentsSync(
   options?: SegmentRecoveryOptions,
 ): SegmentRecoveryResult {
   checkPages(pages);
-  const { result, records } = recoverSegmentsSync(dbPath, options);
+  const { result, records } = recoverSegmentsColumnarSync(dbPath, options);
   applyRecords(pages, records);
   return result;
 }

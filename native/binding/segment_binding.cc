@@ -242,11 +242,10 @@ Napi::Value DecodeSegmentSync(const Napi::CallbackInfo& info) {
     segbind::ByteView input = segbind::ParseBytes(info[0], "data");
     // One copy: the records' images are views of it, so they must not alias the caller's bytes.
     SegmentBytes bytes;
-    bytes.data.reset(new uint8_t[input.length > 0 ? input.length : 1]);  // bad_alloc: GuardJs
-    bytes.size = input.length;
-    if (input.length > 0) std::memcpy(bytes.data.get(), input.data, input.length);
+    bytes.Allocate(input.length);  // bad_alloc: GuardJs
+    if (input.length > 0) std::memcpy(bytes.data(), input.data, input.length);
     SegmentView contents;
-    Status st = DecodeSegmentView(bytes.data.get(), bytes.size, &contents);
+    Status st = DecodeSegmentView(bytes.data(), bytes.size(), &contents);
     PackedRecords packed;
     if (st.ok()) st = segbind::PackSegment(&bytes, &contents, &packed);
     if (!st.ok()) throw StatusToError(info.Env(), st);

@@ -101,7 +101,6 @@ void ParseRecord(Napi::Value value, const std::string& name, const RecordKeys& k
   CopyImage(obj.Get(k.after_image), Field(name, "afterImage"), &r->after_image);
 }
 
-void DeleteRaw(napi_env, void* data, void*) { delete[] static_cast<uint8_t*>(data); }
 
 // Hands a vector's memory to JS without copying when the runtime allows external buffers,
 // otherwise copies it.
@@ -129,28 +128,34 @@ Napi::Value VectorToArrayBuffer(Napi::Env env, std::vector<T>* v, napi_finalize 
   return Napi::Value(env, result);
 }
 
+void FreeSegmentBytes(napi_env, void* data, void* hint) {
+  SegmentBytes::Free(static_cast<uint8_t*>(data), reinterpret_cast<size_t>(hint));
+}
+
 Napi::Value SegmentBytesToArrayBuffer(Napi::Env env, SegmentBytes* raw) {
   napi_value result;
-  if (raw->size > 0) {
-    napi_status st = napi_create_external_arraybuffer(env, raw->data.get(), raw->size, DeleteRaw,
-                                                      nullptr, &result);
-    if (st == napi_ok) {
-      raw->data.release();  // owned by the ArrayBuffer now
-      raw->size = 0;
-      return Napi::Value(env, result);
-    }
+  const size_t size = raw->size();
+  if (size > 0) {
+    uint8_t* data = raw->data();
+    size_t capacity = 0;
+    raw->Release(&capacity);
+    napi_status st = napi_create_external_arraybuffer(env, data, size, FreeSegmentBytes,
+                                                      reinterpret_cast<void*>(capacity), &result);
+    if (st == napi_ok) return Napi::Value(env, result);
+    // Runtimes without external buffers: one copy.
+    void* copy = nullptr;
+    st = napi_create_arraybuffer(env, size, &copy, &result);
+    if (st == napi_ok) std::memcpy(copy, data, size);
+    SegmentBytes::Free(data, capacity);
+    if (st == napi_ok) return Napi::Value(env, result);
+  } else {
+    raw->Reset();
+    void* unused = nullptr;
+    if (napi_create_arraybuffer(env, 0, &unused, &result) == napi_ok) return Napi::Value(env, result);
   }
-  // Runtimes without external buffers (or an empty segment): one copy.
-  void* data = nullptr;
-  if (napi_create_arraybuffer(env, raw->size, &data, &result) != napi_ok) {
-    throw Napi::Error::New(env, "cannot allocate a " + std::to_string(raw->size) +
-                                    "-byte ArrayBuffer for a segment's records (use "
-                                    "iterateSegmentRecords for logs larger than memory)");
-  }
-  if (raw->size > 0) std::memcpy(data, raw->data.get(), raw->size);
-  raw->data.reset();
-  raw->size = 0;
-  return Napi::Value(env, result);
+  throw Napi::Error::New(env, "cannot allocate a " + std::to_string(size) +
+                                  "-byte ArrayBuffer for a segment's records (use "
+                                  "iterateSegmentRecords for logs larger than memory)");
 }
 
 }  // namespace
@@ -347,8 +352,8 @@ static_assert(offsetof(RecordView, has_end_seq) == kRecordViewHasEndSeq, "Record
 static_assert(sizeof(bool) == 1, "RecordView layout");
 
 Status PackSegment(SegmentBytes* bytes, SegmentView* view, PackedRecords* out) {
-  if (bytes->size > UINT32_MAX) {
-    return Status::IoError("segment of " + std::to_string(bytes->size) +
+  if (bytes->size() > UINT32_MAX) {
+    return Status::IoError("segment of " + std::to_string(bytes->size()) +
                                " bytes is too large to hand to JavaScript as one buffer",
                            27 /*EFBIG*/);
   }
@@ -356,7 +361,6 @@ Status PackSegment(SegmentBytes* bytes, SegmentView* view, PackedRecords* out) {
   seg.bytes = std::move(*bytes);
   seg.views = std::move(view->records);
   seg.epoch = view->header.epoch;
-  *bytes = SegmentBytes{};
   view->records.clear();
   out->segments.push_back(std::move(seg));
   return Status::OK();

@@ -1,5 +1,6 @@
 // Segment files on disk: naming, listing, crash-safe publication, reading, deletion.
 // The byte layout lives in segment_codec.cc, recovery in segment_recovery.cc.
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,6 +8,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <new>
+#include <utility>
+#include <vector>
 
 #include "segment.h"
 
@@ -74,6 +79,104 @@ SyncMode FileSyncMode(FsyncPolicy p) {
   return SyncMode::kFull;
 }
 
+// ---- the segment buffer pool (see SegmentBytes in segment.h) ----
+constexpr size_t kPoolMinBytes = 64 * 1024;
+constexpr size_t kPoolGranule = 64 * 1024;
+constexpr size_t kPoolMaxTotalBytes = 64u << 20;
+constexpr size_t kPoolMaxEntries = 64;
+
+struct BufferPool {
+  std::mutex mu;
+  std::vector<std::pair<uint8_t*, size_t>> free;  // (data, capacity)
+  size_t total = 0;
+};
+
+// Never destroyed: external ArrayBuffers may be finalized during process teardown.
+BufferPool& Pool() {
+  static BufferPool* pool = new BufferPool();
+  return *pool;
+}
+
+uint8_t* AllocateBuffer(size_t n, size_t* capacity) {
+  if (n >= kPoolMinBytes) {
+    BufferPool& pool = Pool();
+    std::lock_guard<std::mutex> lock(pool.mu);
+    // Best fit among buffers no more than twice the request (bounded waste).
+    size_t best = pool.free.size();
+    for (size_t i = 0; i < pool.free.size(); ++i) {
+      const size_t cap = pool.free[i].second;
+      if (cap >= n && cap / 2 <= n && (best == pool.free.size() || cap < pool.free[best].second)) best = i;
+    }
+    if (best != pool.free.size()) {
+      uint8_t* data = pool.free[best].first;
+      *capacity = pool.free[best].second;
+      pool.free[best] = pool.free.back();
+      pool.free.pop_back();
+      pool.total -= *capacity;
+      return data;
+    }
+    if (n <= SIZE_MAX - kPoolGranule) n = (n + kPoolGranule - 1) / kPoolGranule * kPoolGranule;
+  }
+  *capacity = n > 0 ? n : 1;
+  return new uint8_t[*capacity];  // default-initialized: no zero-filling
+}
+
+}  // namespace
+
+SegmentBytes& SegmentBytes::operator=(SegmentBytes&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+void SegmentBytes::Allocate(size_t n) {
+  Reset();
+  data_ = AllocateBuffer(n, &capacity_);
+  size_ = n;
+}
+
+void SegmentBytes::Reset() {
+  Free(data_, capacity_);
+  data_ = nullptr;
+  size_ = 0;
+  capacity_ = 0;
+}
+
+uint8_t* SegmentBytes::Release(size_t* capacity) {
+  *capacity = capacity_;
+  uint8_t* data = data_;
+  data_ = nullptr;
+  size_ = 0;
+  capacity_ = 0;
+  return data;
+}
+
+void SegmentBytes::Free(uint8_t* data, size_t capacity) {
+  if (data == nullptr) return;
+  if (capacity >= kPoolMinBytes) {
+    BufferPool& pool = Pool();
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (pool.free.size() < kPoolMaxEntries && capacity <= kPoolMaxTotalBytes - pool.total) {
+#if defined(MADV_FREE)
+      // Let the kernel reclaim the pages under memory pressure; reuse overwrites them anyway.
+      const uintptr_t page = 4096;
+      const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+      const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + capacity) & ~(page - 1);
+      if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_FREE);
+#endif
+      pool.free.emplace_back(data, capacity);
+      pool.total += capacity;
+      return;
+    }
+  }
+  delete[] data;
+}
+
+namespace {
 }  // namespace
 
 std::string SegmentPath(const std::string& db_path, uint64_t epoch) {
@@ -158,8 +261,7 @@ Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch
 
 Status ReadSegmentBytes(FileSystem* fs, const std::string& path, SegmentBytes* out) {
   const std::string context = "segment " + path;
-  out->data.reset();
-  out->size = 0;
+  out->Reset();
   uint64_t size = 0;
   PWAL_RETURN_IF_ERROR(fs->GetFileSize(path, &size).WithContext(context));
   if (size < kSegmentHeaderSize) {
@@ -167,9 +269,8 @@ Status ReadSegmentBytes(FileSystem* fs, const std::string& path, SegmentBytes* o
     uint8_t head[kSegmentHeaderSize];
     size_t got = 0;
     PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, head, sizeof head, &got).WithContext(context));
-    out->data.reset(new uint8_t[got > 0 ? got : 1]);
-    if (got > 0) std::memcpy(out->data.get(), head, got);
-    out->size = got;
+    out->Allocate(got);
+    if (got > 0) std::memcpy(out->data(), head, got);
     return Status::OK();
   }
   // Check the header and bound the file size before reading (allocating) the whole file.
@@ -188,22 +289,22 @@ Status ReadSegmentBytes(FileSystem* fs, const std::string& path, SegmentBytes* o
   // One byte more than stat saw: a file that grew since is read with its trailing bytes (and
   // rejected by the decoder) instead of being cut at the old size. No zero-filling.
   const size_t want = static_cast<size_t>(size) + 1;
-  out->data.reset(new uint8_t[want]);
-  PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, out->data.get(), want, &got).WithContext(context));
-  out->size = got;
+  out->Allocate(want);
+  PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, out->data(), want, &got).WithContext(context));
+  out->set_size(got);
   return Status::OK();
 }
 
 Status ReadSegmentView(FileSystem* fs, const std::string& path, SegmentBytes* bytes,
                        SegmentView* out) {
   PWAL_RETURN_IF_ERROR(ReadSegmentBytes(fs, path, bytes));
-  return DecodeSegmentView(bytes->data.get(), bytes->size, out).WithContext("segment " + path);
+  return DecodeSegmentView(bytes->data(), bytes->size(), out).WithContext("segment " + path);
 }
 
 Status ReadSegment(FileSystem* fs, const std::string& path, SegmentContents* out) {
   SegmentBytes bytes;
   PWAL_RETURN_IF_ERROR(ReadSegmentBytes(fs, path, &bytes));
-  return DecodeSegment(bytes.data.get(), bytes.size, out).WithContext("segment " + path);
+  return DecodeSegment(bytes.data(), bytes.size(), out).WithContext("segment " + path);
 }
 
 Status DeleteSegment(FileSystem* fs, const std::string& path) {

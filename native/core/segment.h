@@ -121,10 +121,36 @@ struct SegmentView {
   std::optional<CommitCertificate> certificate;  // v2 only
 };
 
-// The bytes of one segment file, allocated without zero-filling. Views point into `data`.
-struct SegmentBytes {
-  std::unique_ptr<uint8_t[]> data;
-  size_t size = 0;
+// The bytes of one segment file: allocated without zero-filling, and recycled. Buffers of
+// 64 KiB and more come from, and go back to, a small process-wide pool (at most 64 MiB and 64
+// buffers; on Linux the pooled pages are marked MADV_FREE, so the kernel may take them back
+// under memory pressure). Without it every read gets fresh pages from the kernel, which must
+// zero them: on a VM that cost more than decoding, and a libuv worker's malloc arena returns
+// freed memory to the kernel eagerly. Views point into data().
+class SegmentBytes {
+ public:
+  SegmentBytes() = default;
+  SegmentBytes(const SegmentBytes&) = delete;
+  SegmentBytes& operator=(const SegmentBytes&) = delete;
+  SegmentBytes(SegmentBytes&& other) noexcept { *this = std::move(other); }
+  SegmentBytes& operator=(SegmentBytes&& other) noexcept;
+  ~SegmentBytes() { Reset(); }
+
+  // Replaces the contents with `n` uninitialized bytes (throws std::bad_alloc).
+  void Allocate(size_t n);
+  void Reset();
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  // Shrinks the logical size (n <= the size passed to Allocate).
+  void set_size(size_t n) { size_ = n; }
+  // Gives up ownership of the memory; return it with SegmentBytes::Free(ptr, *capacity).
+  uint8_t* Release(size_t* capacity);
+  static void Free(uint8_t* data, size_t capacity);
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
 };
 
 // Decodes a whole segment image with exactly the checks of DecodeSegment (which is built on it),

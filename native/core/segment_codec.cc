@@ -182,7 +182,7 @@ namespace {
 Status ParseRecordView(const uint8_t* data, size_t size, uint64_t base, RecordView* out) {
   if (size < kRecordMinSize) return Status::Corruption("record too short");
   BodyReader in(data, size);
-  const uint8_t* p;
+  const uint8_t* p = data;
   in.Take(32, &p);  // fixed part, length checked above
   out->txn_id = Get64(p);
   out->txn_epoch = Get32(p + 8);

@@ -81,7 +81,7 @@ Status RecoverSegmentViews(FileSystem* fs, const std::string& db_path,
 
     result->segments_recovered += 1;
     result->records_applied += contents.records.size();
-    result->bytes_read += bytes.size;  // exactly the bytes decoded (the file's size)
+    result->bytes_read += bytes.size();  // exactly the bytes decoded (the file's size)
     result->epochs.push_back(seg.epoch);
     if (contents.certificate) result->certificates.push_back(*contents.certificate);
     RecoveredSegment applied_segment;
@@ -115,8 +115,8 @@ Status RecoverSegments(FileSystem* fs, const std::string& db_path, const Recover
   records->resize(total);
   size_t k = 0;
   for (RecoveredSegment& s : segments) {
-    for (const RecordView& v : s.view.records) MaterializeRecord(s.bytes.data.get(), v, &(*records)[k++]);
-    s.bytes = SegmentBytes{};  // free each file as soon as its records are copied
+    for (const RecordView& v : s.view.records) MaterializeRecord(s.bytes.data(), v, &(*records)[k++]);
+    s.bytes.Reset();  // free each file as soon as its records are copied
   }
   return Status::OK();
 }
