@@ -136,6 +136,7 @@ function unpackRecords(packed: NativePackedRecords): WalRecord[] {
     const v64 = new BigUint64Array(seg.views);
     const v32 = new Uint32Array(seg.views);
     const v8 = new Uint8Array(seg.views);
+    let txnId: bigint | undefined;
     for (let k = 0, b64 = 0, b32 = 0, b8 = 0; k < count; k++, i++, b64 += VIEW_BYTES / 8, b32 += VIEW_BYTES / 4, b8 += VIEW_BYTES) {
       const beginSeq = v64[b64 + V64_BEGIN_SEQ];
       let endSeq: bigint | null = null;
@@ -148,8 +149,12 @@ function unpackRecords(packed: NativePackedRecords): WalRecord[] {
       }
       const beforeLen = v32[b32 + V32_BEFORE_LEN];
       const afterLen = v32[b32 + V32_AFTER_LEN];
+      // A transaction's records are adjacent in replay order: share its id's bigint.
+      if (txnId === undefined || v32[b32] !== v32[b32 - VIEW_BYTES / 4] || v32[b32 + 1] !== v32[b32 + 1 - VIEW_BYTES / 4]) {
+        txnId = v64[b64 + V64_TXN_ID];
+      }
       out[i] = {
-        txnToken: { id: v64[b64 + V64_TXN_ID], epoch: v32[b32 + V32_TXN_EPOCH] },
+        txnToken: { id: txnId, epoch: v32[b32 + V32_TXN_EPOCH] },
         epoch,
         pageId: v32[b32 + V32_PAGE_ID],
         beginSeq,

@@ -213,7 +213,7 @@ Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch
   *result = SegmentWriteResult{};
 
   // 1. Validate and encode in memory: nothing touches the disk for an invalid batch.
-  std::string bytes;
+  SegmentBytes bytes;  // recycled and not zero-filled: see SegmentBytes
   CommitCertificate cert;
   PWAL_RETURN_IF_ERROR(EncodeSegment(batch, options, &bytes, &cert).WithContext(context));
 
@@ -231,7 +231,7 @@ Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch
   const SyncMode mode = FileSyncMode(options.fsync_policy);
   std::unique_ptr<WritableFile> file;
   PWAL_RETURN_IF_ERROR(fs->NewWritableFile(temp_path, &file).WithContext(context));
-  Status st = file->Append(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  Status st = file->Append(bytes.data(), bytes.size());
   // A failed sync is final for this file: it is deleted below, never synced again (fsyncgate).
   if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
   Status close_st = file->Close();

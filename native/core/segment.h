@@ -180,6 +180,10 @@ Status DeserializeRecord(const uint8_t* data, size_t size, WalRecord* out);
 // *certificate (may be null) gets the v2 certificate.
 Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
                      std::string* out, CommitCertificate* certificate);
+class SegmentBytes;
+// The same bytes into a recycled, not zero-filled buffer (what WriteSegment uses).
+Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
+                     SegmentBytes* out, CommitCertificate* certificate);
 
 struct SegmentEntry {
   uint64_t epoch;

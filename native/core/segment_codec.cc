@@ -244,8 +244,13 @@ Status DeserializeRecord(const uint8_t* data, size_t size, WalRecord* out) {
   return Status::OK();
 }
 
-Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
-                     std::string* out, CommitCertificate* certificate) {
+namespace {
+
+// The encoder, writing into the buffer alloc(total) returns (uninitialized memory is fine:
+// every byte is written).
+template <typename Alloc>
+Status EncodeSegmentImpl(const EpochBatch& batch, const SegmentWriteOptions& options, Alloc alloc,
+                         CommitCertificate* certificate) {
   const uint16_t version = options.format_version;
   if (version != kSegmentFormatV1 && version != kSegmentFormatV2) {
     return Status::InvalidArgument("unsupported segment format version " +
@@ -282,8 +287,7 @@ Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options
   const size_t lanes = batch.records_per_core.size();
   if (version == kSegmentFormatV2) total += CertificateSize(lanes);
 
-  out->resize(total);
-  uint8_t* const base = reinterpret_cast<uint8_t*>(&(*out)[0]);
+  uint8_t* const base = alloc(total);
   SegmentHeader header;
   header.version = version;
   header.epoch = batch.epoch;
@@ -345,6 +349,30 @@ Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options
   Put32(p, running);
   if (certificate != nullptr) *certificate = std::move(cert);
   return Status::OK();
+}
+
+}  // namespace
+
+Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
+                     std::string* out, CommitCertificate* certificate) {
+  return EncodeSegmentImpl(
+      batch, options,
+      [out](size_t n) {
+        out->resize(n);
+        return reinterpret_cast<uint8_t*>(&(*out)[0]);
+      },
+      certificate);
+}
+
+Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
+                     SegmentBytes* out, CommitCertificate* certificate) {
+  return EncodeSegmentImpl(
+      batch, options,
+      [out](size_t n) {
+        out->Allocate(n);
+        return out->data();
+      },
+      certificate);
 }
 
 Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
