@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "errors.h"
+#include "wal_pin.h"
 
 namespace pwal {
 namespace segbind {
@@ -371,6 +372,10 @@ void DeleteViews(napi_env, void*, void* hint) { delete static_cast<std::vector<R
 }  // namespace
 
 Napi::Object PackedToJs(Napi::Env env, PackedRecords* packed) {
+  // The buffers handed out are freed by finalizers in this library (into the process-wide
+  // buffer pool), possibly in another environment after a transfer, so the library must stay
+  // mapped as long as any of them can exist: pin it (idempotent; see wal_pin.h).
+  PinAddonInMemory();
   Napi::Object out = Napi::Object::New(env);
   const size_t n = packed->segments.size();
   Napi::Array segments = Napi::Array::New(env, n);
