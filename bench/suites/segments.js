@@ -48,6 +48,9 @@ function syncDir(dir) {
  * alone; `after(i)` runs untimed (cleanup). Returns per-op milliseconds {median,min,max}.
  */
 async function measure({ samples, ops, op, after }) {
+  // Start from a collected heap (the harness runs with --expose-gc) so that the garbage of the
+  // previous measurement is not charged to this one; this one's own garbage still is.
+  if (typeof global.gc === 'function') global.gc();
   const perSample = [];
   const cpuPerSample = [];
   let i = 0;
