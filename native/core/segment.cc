@@ -1,6 +1,5 @@
 // Segment files on disk: naming, listing, crash-safe publication, reading, deletion.
 // The byte layout lives in segment_codec.cc, recovery in segment_recovery.cc.
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -82,8 +81,8 @@ SyncMode FileSyncMode(FsyncPolicy p) {
 // ---- the segment buffer pool (see SegmentBytes in segment.h) ----
 constexpr size_t kPoolMinBytes = 64 * 1024;
 constexpr size_t kPoolGranule = 64 * 1024;
-constexpr size_t kPoolMaxTotalBytes = 64u << 20;
-constexpr size_t kPoolMaxEntries = 64;
+constexpr size_t kPoolMaxTotalBytes = 32u << 20;
+constexpr size_t kPoolMaxEntries = 32;
 
 struct BufferPool {
   std::mutex mu;
@@ -161,13 +160,6 @@ void SegmentBytes::Free(uint8_t* data, size_t capacity) {
     BufferPool& pool = Pool();
     std::lock_guard<std::mutex> lock(pool.mu);
     if (pool.free.size() < kPoolMaxEntries && capacity <= kPoolMaxTotalBytes - pool.total) {
-#if defined(MADV_FREE)
-      // Let the kernel reclaim the pages under memory pressure; reuse overwrites them anyway.
-      const uintptr_t page = 4096;
-      const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
-      const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + capacity) & ~(page - 1);
-      if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_FREE);
-#endif
       pool.free.emplace_back(data, capacity);
       pool.total += capacity;
       return;

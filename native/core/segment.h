@@ -122,11 +122,12 @@ struct SegmentView {
 };
 
 // The bytes of one segment file: allocated without zero-filling, and recycled. Buffers of
-// 64 KiB and more come from, and go back to, a small process-wide pool (at most 64 MiB and 64
-// buffers; on Linux the pooled pages are marked MADV_FREE, so the kernel may take them back
-// under memory pressure). Without it every read gets fresh pages from the kernel, which must
-// zero them: on a VM that cost more than decoding, and a libuv worker's malloc arena returns
-// freed memory to the kernel eagerly. Views point into data().
+// 64 KiB and more come from, and go back to, a small process-wide pool (at most 32 MiB in 32
+// buffers; that much may stay allocated while idle). Without it every read or encode gets fresh
+// pages from the kernel, which must zero them: on a VM that cost more than decoding, and a
+// libuv worker's malloc arena returns freed memory to the kernel eagerly. (Marking pooled pages
+// MADV_FREE was measured: the madvise and TLB flushes made every 1 MiB write slower, so no.)
+// Views point into data().
 class SegmentBytes {
  public:
   SegmentBytes() = default;
