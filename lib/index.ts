@@ -35,12 +35,15 @@ export {
   recoverAndApplySegments,
   recoverAndApplySegmentsSync,
   recoverSegments,
+  recoverSegmentsColumnar,
+  recoverSegmentsColumnarSync,
   recoverSegmentsSync,
   segmentPath,
+  SegmentRecordColumns,
   writeSegment,
   writeSegmentSync,
 } from './segments';
-export type { SegmentContents, SegmentRecovery } from './segments';
+export type { SegmentContents, SegmentRecovery, SegmentRecoveryColumnar } from './segments';
 export { SegmentHeader, SEGMENT_HEADER_SIZE, SEGMENT_MAGIC } from './segment-header';
 export type {
   EpochBatch,

@@ -132,14 +132,21 @@ export interface NativeBinding {
 }
 
 /**
- * Records as the addon returns them: flat arrays, turned into objects in JS.
- * Per record i: u64[4i..4i+4] = txnId, epoch, beginSeq, endSeq; u32[5i..5i+5] = txnEpoch,
- * pageId, hasEndSeq, beforeLen, afterLen; images back to back in `bytes`, in record order.
+ * Records as the addon returns them, zero-copy (native/binding/segment_convert.h): per segment,
+ * the file's bytes and its array of 72-byte RecordView descriptors (native byte order: u64
+ * txnId@0, beginSeq@16, endSeq@24, beforeOffset@32, afterOffset@40; u32 beforeLen@48,
+ * afterLen@52, txnEpoch@56, pageId@60; u8 hasEndSeq@64). Every record of a segment has the
+ * segment's epoch; image offsets point into `bytes`.
  */
-export interface NativePackedRecords {
-  u64: ArrayBuffer;
-  u32: ArrayBuffer;
+export interface NativePackedSegment {
   bytes: ArrayBuffer;
+  views: ArrayBuffer;
+  epoch: bigint;
+  count: number;
+}
+
+export interface NativePackedRecords {
+  segments: NativePackedSegment[];
 }
 
 /** The certificate object built by the addon (same shape as ParallelWalCommitCertificate). */

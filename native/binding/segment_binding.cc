@@ -7,6 +7,7 @@
 // JS error through StatusToError (stable `code`s: WAL_CORRUPTION, WAL_IO, ...).
 #include "segment_binding.h"
 
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -136,7 +137,7 @@ struct WriteSegmentOp {
 };
 
 // Shared by readSegment and decodeSegment: header, certificate, packed records.
-Napi::Value ContentsToJs(Napi::Env env, const SegmentContents& contents, PackedRecords* packed) {
+Napi::Value ContentsToJs(Napi::Env env, const SegmentView& contents, PackedRecords* packed) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("header", segbind::HeaderToJs(env, contents.header));
   out.Set("certificate", contents.certificate ? segbind::CertificateToJs(env, *contents.certificate)
@@ -147,14 +148,15 @@ Napi::Value ContentsToJs(Napi::Env env, const SegmentContents& contents, PackedR
 
 struct ReadSegmentOp {
   std::string path;
-  SegmentContents contents;
+  SegmentView contents;
   PackedRecords packed;
 
   explicit ReadSegmentOp(const Napi::CallbackInfo& info)
       : path(segbind::ParsePath(info[0], "path")) {}
   Status Run() {
-    PWAL_RETURN_IF_ERROR(ReadSegment(Fs(), path, &contents));
-    segbind::PackRecords(&contents.records, &packed);
+    SegmentBytes bytes;
+    PWAL_RETURN_IF_ERROR(ReadSegmentView(Fs(), path, &bytes, &contents));
+    PWAL_RETURN_IF_ERROR(segbind::PackSegment(&bytes, &contents, &packed).WithContext("segment " + path));
     return Status::OK();
   }
   Napi::Value ToJs(Napi::Env env) { return ContentsToJs(env, contents, &packed); }
@@ -194,7 +196,6 @@ struct RecoverSegmentsOp {
   std::string db_path;
   RecoveryOptions options;
   RecoveryResult result;
-  std::vector<WalRecord> records;
   PackedRecords packed;
 
   explicit RecoverSegmentsOp(const Napi::CallbackInfo& info)
@@ -204,8 +205,13 @@ struct RecoverSegmentsOp {
     if (options.delete_after_recovery || options.discard_torn_tail) {
       PWAL_RETURN_IF_ERROR(CheckNoOpenWal(db_path, "recoverSegments"));
     }
-    PWAL_RETURN_IF_ERROR(RecoverSegments(Fs(), db_path, options, &result, &records));
-    segbind::PackRecords(&records, &packed);
+    std::vector<RecoveredSegment> segments;
+    PWAL_RETURN_IF_ERROR(RecoverSegmentViews(Fs(), db_path, options, &result, &segments));
+    packed.segments.reserve(segments.size());
+    for (RecoveredSegment& s : segments) {
+      PWAL_RETURN_IF_ERROR(
+          segbind::PackSegment(&s.bytes, &s.view, &packed).WithContext("segment " + s.path));
+    }
     return Status::OK();
   }
   Napi::Value ToJs(Napi::Env env) {
@@ -243,12 +249,16 @@ struct CleanupSegmentsOp {
 // are borrowed from JS for the duration of the call.
 Napi::Value DecodeSegmentSync(const Napi::CallbackInfo& info) {
   return GuardJs(info.Env(), [&]() -> Napi::Value {
-    segbind::ByteView bytes = segbind::ParseBytes(info[0], "data");
-    SegmentContents contents;
-    Status st = DecodeSegment(bytes.data, bytes.length, &contents);  // bad_alloc: GuardJs
-    if (!st.ok()) throw StatusToError(info.Env(), st);
+    segbind::ByteView input = segbind::ParseBytes(info[0], "data");
+    // One copy: the records' images are views of it, so they must not alias the caller's bytes.
+    SegmentBytes bytes;
+    bytes.Allocate(input.length);  // bad_alloc: GuardJs
+    if (input.length > 0) std::memcpy(bytes.data(), input.data, input.length);
+    SegmentView contents;
+    Status st = DecodeSegmentView(bytes.data(), bytes.size(), &contents);
     PackedRecords packed;
-    segbind::PackRecords(&contents.records, &packed);
+    if (st.ok()) st = segbind::PackSegment(&bytes, &contents, &packed);
+    if (!st.ok()) throw StatusToError(info.Env(), st);
     return ContentsToJs(info.Env(), contents, &packed);
   });
 }

@@ -1,10 +1,12 @@
 #include "segment_convert.h"
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 
 #include "errors.h"
+#include "wal_pin.h"
 
 namespace pwal {
 namespace segbind {
@@ -100,9 +102,6 @@ void ParseRecord(Napi::Value value, const std::string& name, const RecordKeys& k
   CopyImage(obj.Get(k.after_image), Field(name, "afterImage"), &r->after_image);
 }
 
-void DeleteRaw(napi_env, void* data, void*) { delete[] static_cast<uint8_t*>(data); }
-void DeleteVector32(napi_env, void*, void* hint) { delete static_cast<std::vector<uint32_t>*>(hint); }
-void DeleteVector64(napi_env, void*, void* hint) { delete static_cast<std::vector<uint64_t>*>(hint); }
 
 // Hands a vector's memory to JS without copying when the runtime allows external buffers,
 // otherwise copies it.
@@ -130,27 +129,34 @@ Napi::Value VectorToArrayBuffer(Napi::Env env, std::vector<T>* v, napi_finalize 
   return Napi::Value(env, result);
 }
 
-Napi::Value RawToArrayBuffer(Napi::Env env, RawBytes* raw) {
+void FreeSegmentBytes(napi_env, void* data, void* hint) {
+  SegmentBytes::Free(static_cast<uint8_t*>(data), reinterpret_cast<size_t>(hint));
+}
+
+Napi::Value SegmentBytesToArrayBuffer(Napi::Env env, SegmentBytes* raw) {
   napi_value result;
-  if (raw->size > 0) {
-    napi_status st = napi_create_external_arraybuffer(env, raw->data.get(), raw->size, DeleteRaw,
-                                                      nullptr, &result);
-    if (st == napi_ok) {
-      raw->data.release();  // owned by the ArrayBuffer now
-      raw->size = 0;
-      return Napi::Value(env, result);
-    }
+  const size_t size = raw->size();
+  if (size > 0) {
+    uint8_t* data = raw->data();
+    size_t capacity = 0;
+    raw->Release(&capacity);
+    napi_status st = napi_create_external_arraybuffer(env, data, size, FreeSegmentBytes,
+                                                      reinterpret_cast<void*>(capacity), &result);
+    if (st == napi_ok) return Napi::Value(env, result);
+    // Runtimes without external buffers: one copy.
+    void* copy = nullptr;
+    st = napi_create_arraybuffer(env, size, &copy, &result);
+    if (st == napi_ok) std::memcpy(copy, data, size);
+    SegmentBytes::Free(data, capacity);
+    if (st == napi_ok) return Napi::Value(env, result);
+  } else {
+    raw->Reset();
+    void* unused = nullptr;
+    if (napi_create_arraybuffer(env, 0, &unused, &result) == napi_ok) return Napi::Value(env, result);
   }
-  void* data = nullptr;
-  if (napi_create_arraybuffer(env, raw->size, &data, &result) != napi_ok) {
-    throw Napi::Error::New(env, "cannot allocate a " + std::to_string(raw->size) +
-                                    "-byte ArrayBuffer for the record images (use "
-                                    "iterateSegmentRecords for logs larger than memory)");
-  }
-  if (raw->size > 0) std::memcpy(data, raw->data.get(), raw->size);
-  raw->data.reset();
-  raw->size = 0;
-  return Napi::Value(env, result);
+  throw Napi::Error::New(env, "cannot allocate a " + std::to_string(size) +
+                                  "-byte ArrayBuffer for a segment's records (use "
+                                  "iterateSegmentRecords for logs larger than memory)");
 }
 
 }  // namespace
@@ -333,46 +339,57 @@ RecoveryOptions ParseRecoveryOptions(Napi::Value value, const std::string& name)
   return options;
 }
 
-void PackRecords(std::vector<WalRecord>* records, PackedRecords* out) {
-  const size_t n = records->size();
-  size_t total = 0;
-  for (const WalRecord& r : *records) total += r.before_image.size() + r.after_image.size();
-  out->u64.resize(n * kPackedU64PerRecord);
-  out->u32.resize(n * kPackedU32PerRecord);
-  out->bytes.data.reset(total > 0 ? new uint8_t[total] : nullptr);  // default-init: no memset
-  out->bytes.size = total;
-  uint64_t* u64 = out->u64.data();
-  uint32_t* u32 = out->u32.data();
-  uint8_t* bytes = out->bytes.data.get();
-  for (WalRecord& r : *records) {
-    *u64++ = r.txn_id;
-    *u64++ = r.epoch;
-    *u64++ = r.begin_seq;
-    *u64++ = r.has_end_seq ? r.end_seq : 0;
-    *u32++ = r.txn_epoch;
-    *u32++ = r.page_id;
-    *u32++ = r.has_end_seq ? 1 : 0;
-    *u32++ = static_cast<uint32_t>(r.before_image.size());
-    *u32++ = static_cast<uint32_t>(r.after_image.size());
-    if (!r.before_image.empty()) {
-      std::memcpy(bytes, r.before_image.data(), r.before_image.size());
-      bytes += r.before_image.size();
-    }
-    if (!r.after_image.empty()) {
-      std::memcpy(bytes, r.after_image.data(), r.after_image.size());
-      bytes += r.after_image.size();
-    }
-    std::vector<uint8_t>().swap(r.before_image);
-    std::vector<uint8_t>().swap(r.after_image);
+static_assert(sizeof(RecordView) == kRecordViewSize, "RecordView layout (see segment_convert.h)");
+static_assert(offsetof(RecordView, txn_id) == kRecordViewTxnId, "RecordView layout");
+static_assert(offsetof(RecordView, begin_seq) == kRecordViewBeginSeq, "RecordView layout");
+static_assert(offsetof(RecordView, end_seq) == kRecordViewEndSeq, "RecordView layout");
+static_assert(offsetof(RecordView, before_offset) == kRecordViewBeforeOffset, "RecordView layout");
+static_assert(offsetof(RecordView, after_offset) == kRecordViewAfterOffset, "RecordView layout");
+static_assert(offsetof(RecordView, before_len) == kRecordViewBeforeLen, "RecordView layout");
+static_assert(offsetof(RecordView, after_len) == kRecordViewAfterLen, "RecordView layout");
+static_assert(offsetof(RecordView, txn_epoch) == kRecordViewTxnEpoch, "RecordView layout");
+static_assert(offsetof(RecordView, page_id) == kRecordViewPageId, "RecordView layout");
+static_assert(offsetof(RecordView, has_end_seq) == kRecordViewHasEndSeq, "RecordView layout");
+static_assert(sizeof(bool) == 1, "RecordView layout");
+
+Status PackSegment(SegmentBytes* bytes, SegmentView* view, PackedRecords* out) {
+  if (bytes->size() > UINT32_MAX) {
+    return Status::IoError("segment of " + std::to_string(bytes->size()) +
+                               " bytes is too large to hand to JavaScript as one buffer",
+                           27 /*EFBIG*/);
   }
-  std::vector<WalRecord>().swap(*records);
+  PackedSegment seg;
+  seg.bytes = std::move(*bytes);
+  seg.views = std::move(view->records);
+  seg.epoch = view->header.epoch;
+  view->records.clear();
+  out->segments.push_back(std::move(seg));
+  return Status::OK();
 }
 
+namespace {
+void DeleteViews(napi_env, void*, void* hint) { delete static_cast<std::vector<RecordView>*>(hint); }
+}  // namespace
+
 Napi::Object PackedToJs(Napi::Env env, PackedRecords* packed) {
+  // The buffers handed out are freed by finalizers in this library (into the process-wide
+  // buffer pool), possibly in another environment after a transfer, so the library must stay
+  // mapped as long as any of them can exist: pin it (idempotent; see wal_pin.h).
+  PinAddonInMemory();
   Napi::Object out = Napi::Object::New(env);
-  out.Set("u64", VectorToArrayBuffer(env, &packed->u64, DeleteVector64));
-  out.Set("u32", VectorToArrayBuffer(env, &packed->u32, DeleteVector32));
-  out.Set("bytes", RawToArrayBuffer(env, &packed->bytes));
+  const size_t n = packed->segments.size();
+  Napi::Array segments = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; ++i) {
+    PackedSegment& seg = packed->segments[i];
+    Napi::Object s = Napi::Object::New(env);
+    s.Set("count", Napi::Number::New(env, static_cast<double>(seg.views.size())));
+    s.Set("bytes", SegmentBytesToArrayBuffer(env, &seg.bytes));
+    s.Set("views", VectorToArrayBuffer(env, &seg.views, DeleteViews));
+    s.Set("epoch", U64ToJs(env, seg.epoch));
+    segments.Set(static_cast<uint32_t>(i), s);
+  }
+  std::vector<PackedSegment>().swap(packed->segments);
+  out.Set("segments", segments);
   return out;
 }
 

@@ -6,9 +6,10 @@
 // code ERR_INVALID_ARG_TYPE or a RangeError with ERR_OUT_OF_RANGE naming the exact field, e.g.
 // `batch.records[3].pageId`.
 //
-// Output: records are packed off-thread into three flat arrays (u64 fields, u32 fields, image
-// bytes) handed to JS as ArrayBuffers without another copy; lib/segments.ts turns them into
-// record objects (building objects in JS is several times cheaper than through N-API).
+// Output: records are packed off-thread into two flat descriptor arrays (u64 fields, u32 fields
+// and image offsets) plus the segment files' own bytes, all handed to JS as ArrayBuffers without
+// another copy; lib/segments.ts turns them into record objects whose images are Buffer views of
+// the file bytes (building objects in JS is several times cheaper than through N-API).
 #pragma once
 
 #include <napi.h>
@@ -19,31 +20,43 @@
 #include <vector>
 
 #include "../core/segment.h"
+#include "../core/status.h"
 #include "../core/wal_record.h"
 
 namespace pwal {
 namespace segbind {
 
-// Number of u64 / u32 slots per packed record.
-constexpr size_t kPackedU64PerRecord = 4;  // txnId, epoch, beginSeq, endSeq
-constexpr size_t kPackedU32PerRecord = 5;  // txnEpoch, pageId, hasEndSeq, beforeLen, afterLen
+// Records of one or more decoded segments, zero-copy: for each segment, its file bytes and its
+// RecordView array are handed to JS as they are (two external ArrayBuffers per segment, freed
+// when JS drops the last view of them). lib/segments.ts reads the RecordView fields at the byte
+// offsets below (native byte order) and makes the images Buffer views of the file bytes.
+constexpr size_t kRecordViewSize = 72;
+constexpr size_t kRecordViewTxnId = 0;         // u64
+constexpr size_t kRecordViewBeginSeq = 16;     // u64
+constexpr size_t kRecordViewEndSeq = 24;       // u64
+constexpr size_t kRecordViewBeforeOffset = 32;  // u64, < 2^32 (checked by PackSegment)
+constexpr size_t kRecordViewAfterOffset = 40;   // u64, < 2^32
+constexpr size_t kRecordViewBeforeLen = 48;     // u32
+constexpr size_t kRecordViewAfterLen = 52;      // u32
+constexpr size_t kRecordViewTxnEpoch = 56;      // u32
+constexpr size_t kRecordViewPageId = 60;        // u32
+constexpr size_t kRecordViewHasEndSeq = 64;     // u8 (0 or 1)
 
-// Bytes allocated without zero-filling (a vector's resize() would memset, touching every page
-// once more before the copy: measurable on large recoveries).
-struct RawBytes {
-  std::unique_ptr<uint8_t[]> data;
-  size_t size = 0;
+struct PackedSegment {
+  SegmentBytes bytes;
+  std::vector<RecordView> views;
+  uint64_t epoch = 0;  // every record's epoch (the decoder checks it)
 };
 
 struct PackedRecords {
-  std::vector<uint64_t> u64;
-  std::vector<uint32_t> u32;
-  RawBytes bytes;  // before/after images of every record, in record order
+  std::vector<PackedSegment> segments;
 };
 
-// Moves `records` into `out` (freeing each record's images as it goes). Runs off-thread.
-void PackRecords(std::vector<WalRecord>* records, PackedRecords* out);
-// { u64: ArrayBuffer, u32: ArrayBuffer, bytes: ArrayBuffer }; consumes `packed`.
+// Appends one decoded segment, taking its bytes and views. Runs off-thread. Fails (without
+// touching `out`) when the segment is too large for u32 offsets in one JS ArrayBuffer (4 GiB).
+Status PackSegment(SegmentBytes* bytes, SegmentView* view, PackedRecords* out);
+// { segments: [{ bytes: ArrayBuffer, views: ArrayBuffer, epoch: bigint, count: number }] };
+// consumes `packed`.
 Napi::Object PackedToJs(Napi::Env env, PackedRecords* packed);
 
 // ---- argument parsing (JS thread only; throws Napi::Error on bad input) ----

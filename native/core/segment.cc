@@ -4,7 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <utility>
+#include <vector>
 
 #include "segment.h"
 
@@ -72,6 +78,97 @@ SyncMode FileSyncMode(FsyncPolicy p) {
   return SyncMode::kFull;
 }
 
+// ---- the segment buffer pool (see SegmentBytes in segment.h) ----
+constexpr size_t kPoolMinBytes = 64 * 1024;
+constexpr size_t kPoolGranule = 64 * 1024;
+constexpr size_t kPoolMaxTotalBytes = 32u << 20;
+constexpr size_t kPoolMaxEntries = 32;
+
+struct BufferPool {
+  std::mutex mu;
+  std::vector<std::pair<uint8_t*, size_t>> free;  // (data, capacity)
+  size_t total = 0;
+};
+
+// Never destroyed: external ArrayBuffers may be finalized during process teardown.
+BufferPool& Pool() {
+  static BufferPool* pool = new BufferPool();
+  return *pool;
+}
+
+uint8_t* AllocateBuffer(size_t n, size_t* capacity) {
+  if (n >= kPoolMinBytes) {
+    BufferPool& pool = Pool();
+    std::lock_guard<std::mutex> lock(pool.mu);
+    // Best fit among buffers no more than twice the request (bounded waste).
+    size_t best = pool.free.size();
+    for (size_t i = 0; i < pool.free.size(); ++i) {
+      const size_t cap = pool.free[i].second;
+      if (cap >= n && cap / 2 <= n && (best == pool.free.size() || cap < pool.free[best].second)) best = i;
+    }
+    if (best != pool.free.size()) {
+      uint8_t* data = pool.free[best].first;
+      *capacity = pool.free[best].second;
+      pool.free[best] = pool.free.back();
+      pool.free.pop_back();
+      pool.total -= *capacity;
+      return data;
+    }
+    if (n <= SIZE_MAX - kPoolGranule) n = (n + kPoolGranule - 1) / kPoolGranule * kPoolGranule;
+  }
+  *capacity = n > 0 ? n : 1;
+  return new uint8_t[*capacity];  // default-initialized: no zero-filling
+}
+
+}  // namespace
+
+SegmentBytes& SegmentBytes::operator=(SegmentBytes&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+void SegmentBytes::Allocate(size_t n) {
+  Reset();
+  data_ = AllocateBuffer(n, &capacity_);
+  size_ = n;
+}
+
+void SegmentBytes::Reset() {
+  Free(data_, capacity_);
+  data_ = nullptr;
+  size_ = 0;
+  capacity_ = 0;
+}
+
+uint8_t* SegmentBytes::Release(size_t* capacity) {
+  *capacity = capacity_;
+  uint8_t* data = data_;
+  data_ = nullptr;
+  size_ = 0;
+  capacity_ = 0;
+  return data;
+}
+
+void SegmentBytes::Free(uint8_t* data, size_t capacity) {
+  if (data == nullptr) return;
+  if (capacity >= kPoolMinBytes) {
+    BufferPool& pool = Pool();
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (pool.free.size() < kPoolMaxEntries && capacity <= kPoolMaxTotalBytes - pool.total) {
+      pool.free.emplace_back(data, capacity);
+      pool.total += capacity;
+      return;
+    }
+  }
+  delete[] data;
+}
+
+namespace {
 }  // namespace
 
 std::string SegmentPath(const std::string& db_path, uint64_t epoch) {
@@ -108,7 +205,7 @@ Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch
   *result = SegmentWriteResult{};
 
   // 1. Validate and encode in memory: nothing touches the disk for an invalid batch.
-  std::string bytes;
+  SegmentBytes bytes;  // recycled and not zero-filled: see SegmentBytes
   CommitCertificate cert;
   PWAL_RETURN_IF_ERROR(EncodeSegment(batch, options, &bytes, &cert).WithContext(context));
 
@@ -126,7 +223,7 @@ Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch
   const SyncMode mode = FileSyncMode(options.fsync_policy);
   std::unique_ptr<WritableFile> file;
   PWAL_RETURN_IF_ERROR(fs->NewWritableFile(temp_path, &file).WithContext(context));
-  Status st = file->Append(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  Status st = file->Append(bytes.data(), bytes.size());
   // A failed sync is final for this file: it is deleted below, never synced again (fsyncgate).
   if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
   Status close_st = file->Close();
@@ -154,29 +251,52 @@ Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch
   return Status::OK();
 }
 
-Status ReadSegment(FileSystem* fs, const std::string& path, SegmentContents* out) {
+Status ReadSegmentBytes(FileSystem* fs, const std::string& path, SegmentBytes* out) {
   const std::string context = "segment " + path;
+  out->Reset();
   uint64_t size = 0;
   PWAL_RETURN_IF_ERROR(fs->GetFileSize(path, &size).WithContext(context));
-  if (size >= kSegmentHeaderSize) {
-    // Check the header and bound the file size before reading (allocating) the whole file.
+  if (size < kSegmentHeaderSize) {
+    // Too short for a header: read what is there (at most 24 bytes) so the decoder reports it.
     uint8_t head[kSegmentHeaderSize];
     size_t got = 0;
     PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, head, sizeof head, &got).WithContext(context));
-    SegmentHeader header;
-    PWAL_RETURN_IF_ERROR(DecodeSegmentHeader(head, got, &header).WithContext(context));
-    const uint64_t max = MaxSegmentFileSize(header.record_count);
-    if (size > max) {
-      return Status::Corruption(context + ": file length " + std::to_string(size) +
-                                " exceeds the maximum " + std::to_string(max) + " for " +
-                                std::to_string(header.record_count) +
-                                " records (trailing bytes after declared records)");
-    }
+    out->Allocate(got);
+    if (got > 0) std::memcpy(out->data(), head, got);
+    return Status::OK();
   }
-  std::string bytes;
-  PWAL_RETURN_IF_ERROR(fs->ReadFile(path, &bytes).WithContext(context));
-  return DecodeSegment(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), out)
-      .WithContext(context);
+  // Check the header and bound the file size before reading (allocating) the whole file.
+  uint8_t head[kSegmentHeaderSize];
+  size_t got = 0;
+  PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, head, sizeof head, &got).WithContext(context));
+  SegmentHeader header;
+  PWAL_RETURN_IF_ERROR(DecodeSegmentHeader(head, got, &header).WithContext(context));
+  const uint64_t max = MaxSegmentFileSize(header.record_count);
+  if (size > max || size >= static_cast<uint64_t>(SIZE_MAX)) {
+    return Status::Corruption(context + ": file length " + std::to_string(size) +
+                              " exceeds the maximum " + std::to_string(max) + " for " +
+                              std::to_string(header.record_count) +
+                              " records (trailing bytes after declared records)");
+  }
+  // One byte more than stat saw: a file that grew since is read with its trailing bytes (and
+  // rejected by the decoder) instead of being cut at the old size. No zero-filling.
+  const size_t want = static_cast<size_t>(size) + 1;
+  out->Allocate(want);
+  PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, out->data(), want, &got).WithContext(context));
+  out->set_size(got);
+  return Status::OK();
+}
+
+Status ReadSegmentView(FileSystem* fs, const std::string& path, SegmentBytes* bytes,
+                       SegmentView* out) {
+  PWAL_RETURN_IF_ERROR(ReadSegmentBytes(fs, path, bytes));
+  return DecodeSegmentView(bytes->data(), bytes->size(), out).WithContext("segment " + path);
+}
+
+Status ReadSegment(FileSystem* fs, const std::string& path, SegmentContents* out) {
+  SegmentBytes bytes;
+  PWAL_RETURN_IF_ERROR(ReadSegmentBytes(fs, path, &bytes));
+  return DecodeSegment(bytes.data(), bytes.size(), out).WithContext("segment " + path);
 }
 
 Status DeleteSegment(FileSystem* fs, const std::string& path) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,6 +87,89 @@ struct SegmentContents {
 
 std::string SegmentPath(const std::string& db_path, uint64_t epoch);
 
+// ---- zero-copy reading ----
+//
+// A record decoded in place: every field of WalRecord, but the images are (offset, length)
+// ranges of the segment bytes it was decoded from instead of owned vectors. Decoding a segment
+// into views allocates one descriptor array (sized by the header's record count, after that count
+// was checked against the input size) and copies no image.
+struct RecordView {
+  uint64_t txn_id = 0;
+  uint64_t epoch = 0;
+  uint64_t begin_seq = 0;
+  uint64_t end_seq = 0;  // 0 when !has_end_seq
+  uint64_t before_offset = 0;
+  uint64_t after_offset = 0;
+  uint32_t before_len = 0;
+  uint32_t after_len = 0;
+  uint32_t txn_epoch = 0;
+  uint32_t page_id = 0;
+  bool has_end_seq = false;
+};
+
+// Replay order (epoch, begin_seq, txn_id, page_id), the same key as ReplayLess.
+inline bool ReplayLessView(const RecordView& a, const RecordView& b) {
+  if (a.epoch != b.epoch) return a.epoch < b.epoch;
+  if (a.begin_seq != b.begin_seq) return a.begin_seq < b.begin_seq;
+  if (a.txn_id != b.txn_id) return a.txn_id < b.txn_id;
+  return a.page_id < b.page_id;
+}
+
+struct SegmentView {
+  SegmentHeader header;
+  std::vector<RecordView> records;               // in replay order
+  std::optional<CommitCertificate> certificate;  // v2 only
+};
+
+// The bytes of one segment file: allocated without zero-filling, and recycled. Buffers of
+// 64 KiB and more come from, and go back to, a small process-wide pool (at most 32 MiB in 32
+// buffers; that much may stay allocated while idle). Without it every read or encode gets fresh
+// pages from the kernel, which must zero them: on a VM that cost more than decoding, and a
+// libuv worker's malloc arena returns freed memory to the kernel eagerly. (Marking pooled pages
+// MADV_FREE was measured: the madvise and TLB flushes made every 1 MiB write slower, so no.)
+// Views point into data().
+class SegmentBytes {
+ public:
+  SegmentBytes() = default;
+  SegmentBytes(const SegmentBytes&) = delete;
+  SegmentBytes& operator=(const SegmentBytes&) = delete;
+  SegmentBytes(SegmentBytes&& other) noexcept { *this = std::move(other); }
+  SegmentBytes& operator=(SegmentBytes&& other) noexcept;
+  ~SegmentBytes() { Reset(); }
+
+  // Replaces the contents with `n` uninitialized bytes (throws std::bad_alloc).
+  void Allocate(size_t n);
+  void Reset();
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  // Shrinks the logical size (n <= the size passed to Allocate).
+  void set_size(size_t n) { size_ = n; }
+  // Gives up ownership of the memory; return it with SegmentBytes::Free(ptr, *capacity).
+  uint8_t* Release(size_t* capacity);
+  static void Free(uint8_t* data, size_t capacity);
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+// Decodes a whole segment image with exactly the checks of DecodeSegment (which is built on it),
+// leaving the images in place. The views are valid as long as `data` is.
+Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out);
+// Copies one view's fields and images into an owning record.
+void MaterializeRecord(const uint8_t* data, const RecordView& view, WalRecord* out);
+
+// Reads a segment file: checks the header and bounds the file size (MaxSegmentFileSize) before
+// allocating, reads without zero-filling, and reads one byte past the size seen by stat so that
+// a file that grew meanwhile shows up as trailing bytes rather than being silently cut.
+Status ReadSegmentBytes(FileSystem* fs, const std::string& path, SegmentBytes* out);
+// ReadSegmentBytes + DecodeSegmentView.
+Status ReadSegmentView(FileSystem* fs, const std::string& path, SegmentBytes* bytes,
+                       SegmentView* out);
+
+
+
 // One record body exactly as the seed serializes it (no length prefix, no checksum).
 void SerializeRecord(const WalRecord& record, std::string* out);
 // Parses one record body occupying exactly [data, data+size): rejects truncation, an invalid
@@ -97,6 +181,10 @@ Status DeserializeRecord(const uint8_t* data, size_t size, WalRecord* out);
 // *certificate (may be null) gets the v2 certificate.
 Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
                      std::string* out, CommitCertificate* certificate);
+class SegmentBytes;
+// The same bytes into a recycled, not zero-filled buffer (what WriteSegment uses).
+Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
+                     SegmentBytes* out, CommitCertificate* certificate);
 
 struct SegmentEntry {
   uint64_t epoch;
@@ -136,6 +224,21 @@ struct RecoveryResult {
 
 Status RecoverSegments(FileSystem* fs, const std::string& db_path, const RecoveryOptions& options,
                        RecoveryResult* result, std::vector<WalRecord>* records);
+
+// One applied segment of a zero-copy recovery: its bytes and the views into them.
+struct RecoveredSegment {
+  uint64_t epoch = 0;
+  std::string path;
+  SegmentBytes bytes;
+  SegmentView view;
+};
+
+// RecoverSegments without copying images: the same rules, the same result, and the applied
+// segments in epoch order (so their records, concatenated, are in replay order: each segment is
+// sorted and every record of a segment carries the segment's epoch, checked against the name).
+Status RecoverSegmentViews(FileSystem* fs, const std::string& db_path,
+                           const RecoveryOptions& options, RecoveryResult* result,
+                           std::vector<RecoveredSegment>* segments);
 
 // Largest file a valid segment with `record_count` records can be (readers refuse bigger files
 // before reading them).

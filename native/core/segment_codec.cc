@@ -77,23 +77,25 @@ uint8_t* WriteRecordBody(const WalRecord& r, uint8_t* p) {
 }
 
 // Commit-seq range as the certificate records it: lowest begin_seq, highest end_seq (begin_seq
-// for a record without one). Both 0 for an empty segment.
-void CommitSeqRange(const std::vector<const WalRecord*>& records, uint64_t* lo, uint64_t* hi) {
+// for a record without one). Both 0 for an empty segment. `at(i)` yields the i-th record.
+template <typename At>
+void CommitSeqRange(size_t n, At at, uint64_t* lo, uint64_t* hi) {
   *lo = 0;
   *hi = 0;
-  for (size_t i = 0; i < records.size(); ++i) {
-    const WalRecord& r = *records[i];
+  for (size_t i = 0; i < n; ++i) {
+    const auto& r = at(i);
     const uint64_t end = r.has_end_seq ? r.end_seq : r.begin_seq;
     if (i == 0 || r.begin_seq < *lo) *lo = r.begin_seq;
     if (i == 0 || end > *hi) *hi = end;
   }
 }
 
-uint32_t DistinctPages(const std::vector<const WalRecord*>& records) {
+template <typename At>
+uint32_t DistinctPages(size_t n, At at) {
   std::vector<uint32_t> ids;
-  ids.reserve(records.size());
-  for (const WalRecord* r : records) ids.push_back(r->page_id);
-  std::sort(ids.begin(), ids.end());
+  ids.reserve(n);
+  for (size_t i = 0; i < n; ++i) ids.push_back(at(i).page_id);
+  if (!std::is_sorted(ids.begin(), ids.end())) std::sort(ids.begin(), ids.end());
   return static_cast<uint32_t>(std::unique(ids.begin(), ids.end()) - ids.begin());
 }
 
@@ -123,11 +125,6 @@ Status ImageLenError(const char* field, size_t len) {
 }
 
 std::string RecordWhere(size_t i) { return "record " + std::to_string(i); }
-
-// Sorts into replay order unless already sorted (the writer always writes replay order).
-void EnsureReplayOrder(std::vector<WalRecord>* records) {
-  if (!std::is_sorted(records->begin(), records->end(), ReplayLess)) SortForReplay(records);
-}
 
 }  // namespace
 
@@ -178,10 +175,14 @@ void SerializeRecord(const WalRecord& record, std::string* out) {
   WriteRecordBody(record, reinterpret_cast<uint8_t*>(&(*out)[0]));
 }
 
-Status DeserializeRecord(const uint8_t* data, size_t size, WalRecord* out) {
+namespace {
+
+// Parses one record body occupying exactly [data, data+size), which starts at `base` in the
+// buffer the view's offsets refer to. All of DeserializeRecord's checks; copies nothing.
+Status ParseRecordView(const uint8_t* data, size_t size, uint64_t base, RecordView* out) {
   if (size < kRecordMinSize) return Status::Corruption("record too short");
   BodyReader in(data, size);
-  const uint8_t* p;
+  const uint8_t* p = data;
   in.Take(32, &p);  // fixed part, length checked above
   out->txn_id = Get64(p);
   out->txn_epoch = Get32(p + 8);
@@ -200,18 +201,20 @@ Status DeserializeRecord(const uint8_t* data, size_t size, WalRecord* out) {
   } else {
     return Status::Corruption("invalid end_seq flag: " + std::to_string(flag));
   }
-  struct Image {
-    const char* name;
-    std::vector<uint8_t>* dst;
-  };
-  for (const Image& img : {Image{"before_image", &out->before_image},
-                           Image{"after_image", &out->after_image}}) {
-    if (!in.Take(4, &p)) return Status::Corruption(std::string(img.name) + " length truncated");
-    const size_t len = Get32(p);
-    if (len > kMaxImageBytes) return ImageLenError(img.name, len);
-    if (!in.Take(len, &p)) return Status::Corruption(std::string(img.name) + " truncated");
-    img.dst->assign(p, p + len);
-  }
+  // before_image
+  if (!in.Take(4, &p)) return Status::Corruption("before_image length truncated");
+  size_t len = Get32(p);
+  if (len > kMaxImageBytes) return ImageLenError("before_image", len);
+  if (!in.Take(len, &p)) return Status::Corruption("before_image truncated");
+  out->before_offset = base + static_cast<uint64_t>(p - data);
+  out->before_len = static_cast<uint32_t>(len);
+  // after_image
+  if (!in.Take(4, &p)) return Status::Corruption("after_image length truncated");
+  len = Get32(p);
+  if (len > kMaxImageBytes) return ImageLenError("after_image", len);
+  if (!in.Take(len, &p)) return Status::Corruption("after_image truncated");
+  out->after_offset = base + static_cast<uint64_t>(p - data);
+  out->after_len = static_cast<uint32_t>(len);
   if (in.remaining() != 0) {
     return Status::Corruption("trailing bytes after WAL record: " + std::to_string(in.remaining()));
   }
@@ -220,8 +223,34 @@ Status DeserializeRecord(const uint8_t* data, size_t size, WalRecord* out) {
   return Status::OK();
 }
 
-Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
-                     std::string* out, CommitCertificate* certificate) {
+}  // namespace
+
+void MaterializeRecord(const uint8_t* data, const RecordView& v, WalRecord* out) {
+  out->txn_id = v.txn_id;
+  out->txn_epoch = v.txn_epoch;
+  out->epoch = v.epoch;
+  out->page_id = v.page_id;
+  out->begin_seq = v.begin_seq;
+  out->has_end_seq = v.has_end_seq;
+  out->end_seq = v.end_seq;
+  out->before_image.assign(data + v.before_offset, data + v.before_offset + v.before_len);
+  out->after_image.assign(data + v.after_offset, data + v.after_offset + v.after_len);
+}
+
+Status DeserializeRecord(const uint8_t* data, size_t size, WalRecord* out) {
+  RecordView view;
+  PWAL_RETURN_IF_ERROR(ParseRecordView(data, size, 0, &view));
+  MaterializeRecord(data, view, out);
+  return Status::OK();
+}
+
+namespace {
+
+// The encoder, writing into the buffer alloc(total) returns (uninitialized memory is fine:
+// every byte is written).
+template <typename Alloc>
+Status EncodeSegmentImpl(const EpochBatch& batch, const SegmentWriteOptions& options, Alloc alloc,
+                         CommitCertificate* certificate) {
   const uint16_t version = options.format_version;
   if (version != kSegmentFormatV1 && version != kSegmentFormatV2) {
     return Status::InvalidArgument("unsupported segment format version " +
@@ -258,8 +287,7 @@ Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options
   const size_t lanes = batch.records_per_core.size();
   if (version == kSegmentFormatV2) total += CertificateSize(lanes);
 
-  out->resize(total);
-  uint8_t* const base = reinterpret_cast<uint8_t*>(&(*out)[0]);
+  uint8_t* const base = alloc(total);
   SegmentHeader header;
   header.version = version;
   header.epoch = batch.epoch;
@@ -292,12 +320,13 @@ Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options
   CommitCertificate cert;
   cert.format_version = kSegmentFormatV2;
   cert.certificate_epoch = batch.epoch;
-  CommitSeqRange(ordered, &cert.commit_seq_lo, &cert.commit_seq_hi);
+  const auto ordered_at = [&ordered](size_t i) -> const WalRecord& { return *ordered[i]; };
+  CommitSeqRange(ordered.size(), ordered_at, &cert.commit_seq_lo, &cert.commit_seq_hi);
   cert.has_prev = options.has_prev;
   cert.prev_durable_epoch = options.has_prev ? options.prev_durable_epoch : 0;
   cert.lane_record_counts = batch.records_per_core;
   cert.db_size_pages = batch.db_size_pages;
-  cert.page_set_size = DistinctPages(ordered);
+  cert.page_set_size = DistinctPages(ordered.size(), ordered_at);
   cert.fallback_active = options.fallback_active;
 
   uint8_t* const cert_start = p;
@@ -322,7 +351,31 @@ Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options
   return Status::OK();
 }
 
-Status DecodeSegment(const uint8_t* data, size_t size, SegmentContents* out) {
+}  // namespace
+
+Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
+                     std::string* out, CommitCertificate* certificate) {
+  return EncodeSegmentImpl(
+      batch, options,
+      [out](size_t n) {
+        out->resize(n);
+        return reinterpret_cast<uint8_t*>(&(*out)[0]);
+      },
+      certificate);
+}
+
+Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
+                     SegmentBytes* out, CommitCertificate* certificate) {
+  return EncodeSegmentImpl(
+      batch, options,
+      [out](size_t n) {
+        out->Allocate(n);
+        return out->data();
+      },
+      certificate);
+}
+
+Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
   out->records.clear();
   out->certificate.reset();
   PWAL_RETURN_IF_ERROR(DecodeSegmentHeader(data, size, &out->header));
@@ -339,21 +392,21 @@ Status DecodeSegment(const uint8_t* data, size_t size, SegmentContents* out) {
                               " exceeds maximum possible " + std::to_string(max_possible) +
                               " for file length " + std::to_string(size));
   }
-  out->records.reserve(header.record_count);
+  out->records.resize(header.record_count);  // bounded by the input size just above
 
   size_t pos = kSegmentHeaderSize;
   uint32_t running = v2 ? crc32c::Value(data, kSegmentHeaderSize) : 0;
   for (uint32_t i = 0; i < header.record_count; ++i) {
-    const std::string where = RecordWhere(i);
-    if (size - pos < 4) return Status::Corruption(where + ": length prefix truncated");
+    // Messages are built only on failure: the "record <i>" prefix costs an allocation.
+    if (size - pos < 4) return Status::Corruption(RecordWhere(i) + ": length prefix truncated");
     const size_t len = Get32(data + pos);
     if (len > kRecordMaxSize) {
-      return Status::Corruption(where + ": segment record length " + std::to_string(len) +
+      return Status::Corruption(RecordWhere(i) + ": segment record length " + std::to_string(len) +
                                 " exceeds maximum " + std::to_string(kRecordMaxSize));
     }
     const size_t need = len + (v2 ? 4 : 0);
     if (size - pos - 4 < need) {
-      return Status::Corruption(where + ": truncated (needs " + std::to_string(need) +
+      return Status::Corruption(RecordWhere(i) + ": truncated (needs " + std::to_string(need) +
                                 " bytes after the length prefix, " +
                                 std::to_string(size - pos - 4) + " remain)");
     }
@@ -363,23 +416,22 @@ Status DecodeSegment(const uint8_t* data, size_t size, SegmentContents* out) {
       running = crc32c::Extend(running, data + pos, 4 + len);
       const uint32_t stored = Get32(body_ptr + len);
       if (stored != running) {
-        return Status::Corruption(where + ": record checksum mismatch: stored=" + Hex(stored) +
+        return Status::Corruption(RecordWhere(i) + ": record checksum mismatch: stored=" + Hex(stored) +
                                   ", computed=" + Hex(running));
       }
     }
-    WalRecord rec;
-    Status st = DeserializeRecord(body_ptr, len, &rec);
-    if (!st.ok()) return Status::Corruption(where + ": " + st.message());
+    RecordView& rec = out->records[i];
+    Status st = ParseRecordView(body_ptr, len, pos + 4, &rec);
+    if (!st.ok()) return Status::Corruption(RecordWhere(i) + ": " + st.message());
     if (rec.epoch != header.epoch) {
       return Status::Corruption("segment epoch " + std::to_string(header.epoch) +
                                 " contains record from epoch " + std::to_string(rec.epoch) + " (" +
-                                where + ")");
+                                RecordWhere(i) + ")");
     }
     // The v2 writer always writes replay order; anything else was not written by it.
-    if (v2 && !out->records.empty() && ReplayLess(rec, out->records.back())) {
-      return Status::Corruption(where + ": record out of replay order");
+    if (v2 && i > 0 && ReplayLessView(rec, out->records[i - 1])) {
+      return Status::Corruption(RecordWhere(i) + ": record out of replay order");
     }
-    out->records.push_back(std::move(rec));
     pos += 4 + need;
   }
 
@@ -430,11 +482,10 @@ Status DecodeSegment(const uint8_t* data, size_t size, SegmentContents* out) {
     cert.certificate_crc32c = stored;
 
     // The certificate must describe this segment (a writer bug otherwise; the CRC holds).
-    std::vector<const WalRecord*> ptrs;
-    ptrs.reserve(out->records.size());
-    for (const WalRecord& r : out->records) ptrs.push_back(&r);
+    const std::vector<RecordView>& recs = out->records;
+    const auto at = [&recs](size_t k) -> const RecordView& { return recs[k]; };
     uint64_t lo, hi;
-    CommitSeqRange(ptrs, &lo, &hi);
+    CommitSeqRange(recs.size(), at, &lo, &hi);
     if (cert.certificate_epoch != header.epoch) {
       return Status::Corruption("certificate epoch " + std::to_string(cert.certificate_epoch) +
                                 " does not match segment epoch " + std::to_string(header.epoch));
@@ -442,7 +493,7 @@ Status DecodeSegment(const uint8_t* data, size_t size, SegmentContents* out) {
     if (cert.commit_seq_lo != lo || cert.commit_seq_hi != hi) {
       return Status::Corruption("certificate commit-seq range does not match the records");
     }
-    if (cert.page_set_size != DistinctPages(ptrs)) {
+    if (cert.page_set_size != DistinctPages(recs.size(), at)) {
       return Status::Corruption("certificate page-set size does not match the records");
     }
     if (cert.has_prev && cert.prev_durable_epoch >= header.epoch) {
@@ -455,7 +506,24 @@ Status DecodeSegment(const uint8_t* data, size_t size, SegmentContents* out) {
     return Status::Corruption("segment has " + std::to_string(size - pos) +
                               " trailing bytes after declared records");
   }
-  EnsureReplayOrder(&out->records);
+  // v1 has no order guarantee: sort (stable: equal keys keep file order) unless already sorted.
+  if (!std::is_sorted(out->records.begin(), out->records.end(), ReplayLessView)) {
+    std::stable_sort(out->records.begin(), out->records.end(), ReplayLessView);
+  }
+  return Status::OK();
+}
+
+Status DecodeSegment(const uint8_t* data, size_t size, SegmentContents* out) {
+  out->records.clear();
+  out->certificate.reset();
+  SegmentView view;
+  PWAL_RETURN_IF_ERROR(DecodeSegmentView(data, size, &view));
+  out->header = view.header;
+  out->certificate = std::move(view.certificate);
+  out->records.resize(view.records.size());
+  for (size_t i = 0; i < view.records.size(); ++i) {
+    MaterializeRecord(data, view.records[i], &out->records[i]);
+  }
   return Status::OK();
 }
 

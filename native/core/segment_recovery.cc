@@ -19,10 +19,11 @@ enum class Failure { kNone, kDecode, kMismatchedEpoch, kGap };
 
 }  // namespace
 
-Status RecoverSegments(FileSystem* fs, const std::string& db_path, const RecoveryOptions& options,
-                       RecoveryResult* result, std::vector<WalRecord>* records) {
+Status RecoverSegmentViews(FileSystem* fs, const std::string& db_path,
+                           const RecoveryOptions& options, RecoveryResult* result,
+                           std::vector<RecoveredSegment>* applied_segments) {
   *result = RecoveryResult{};
-  records->clear();
+  applied_segments->clear();
   std::vector<SegmentEntry> segments;
   PWAL_RETURN_IF_ERROR(ListSegments(fs, db_path, &segments).WithContext("recovering segments"));
   result->epochs.reserve(segments.size());
@@ -30,9 +31,10 @@ Status RecoverSegments(FileSystem* fs, const std::string& db_path, const Recover
   size_t applied = 0;
   for (size_t i = 0; i < segments.size(); ++i) {
     const SegmentEntry& seg = segments[i];
-    SegmentContents contents;
+    SegmentBytes bytes;
+    SegmentView contents;
     Failure failure = Failure::kNone;
-    Status st = ReadSegment(fs, seg.path, &contents);
+    Status st = ReadSegmentView(fs, seg.path, &bytes, &contents);
     if (!st.ok()) {
       // Only "these bytes are not a valid segment" is a segment-level failure; an I/O error
       // says nothing about the log and must reach the caller.
@@ -77,29 +79,44 @@ Status RecoverSegments(FileSystem* fs, const std::string& db_path, const Recover
       break;
     }
 
-    uint64_t size = 0;
-    PWAL_RETURN_IF_ERROR(fs->GetFileSize(seg.path, &size).WithContext("segment " + seg.path));
     result->segments_recovered += 1;
     result->records_applied += contents.records.size();
-    result->bytes_read += size;
+    result->bytes_read += bytes.size();  // exactly the bytes decoded (the file's size)
     result->epochs.push_back(seg.epoch);
-    if (contents.certificate) result->certificates.push_back(std::move(*contents.certificate));
-    if (records->empty()) {
-      *records = std::move(contents.records);
-    } else {
-      records->insert(records->end(), std::make_move_iterator(contents.records.begin()),
-                      std::make_move_iterator(contents.records.end()));
-    }
+    if (contents.certificate) result->certificates.push_back(*contents.certificate);
+    RecoveredSegment applied_segment;
+    applied_segment.epoch = seg.epoch;
+    applied_segment.path = seg.path;
+    applied_segment.bytes = std::move(bytes);
+    applied_segment.view = std::move(contents);
+    applied_segments->push_back(std::move(applied_segment));
     applied = i + 1;
   }
-  // Each segment is sorted and epochs ascend, so this is a linear check in practice.
-  if (!std::is_sorted(records->begin(), records->end(), ReplayLess)) SortForReplay(records);
+  // Replay order across segments holds by construction: epochs ascend, every record of a
+  // segment carries the header's epoch (DecodeSegmentView) and the header's epoch is the file
+  // name's (checked above), and each segment's views are sorted.
 
   if (options.delete_after_recovery && applied > 0) {
     // Oldest first, then one directory sync; failures are tolerated as in the seed (a segment
     // left behind is replayed again, which is idempotent for after-images).
     for (size_t i = 0; i < applied; ++i) fs->DeleteFile(segments[i].path);
     fs->SyncDir(DirName(segments[0].path), SyncMode::kFull);
+  }
+  return Status::OK();
+}
+
+Status RecoverSegments(FileSystem* fs, const std::string& db_path, const RecoveryOptions& options,
+                       RecoveryResult* result, std::vector<WalRecord>* records) {
+  records->clear();
+  std::vector<RecoveredSegment> segments;
+  PWAL_RETURN_IF_ERROR(RecoverSegmentViews(fs, db_path, options, result, &segments));
+  size_t total = 0;
+  for (const RecoveredSegment& s : segments) total += s.view.records.size();
+  records->resize(total);
+  size_t k = 0;
+  for (RecoveredSegment& s : segments) {
+    for (const RecordView& v : s.view.records) MaterializeRecord(s.bytes.data(), v, &(*records)[k++]);
+    s.bytes.Reset();  // free each file as soon as its records are copied
   }
   return Status::OK();
 }

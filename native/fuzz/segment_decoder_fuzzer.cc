@@ -10,8 +10,21 @@
 #include "segment.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // The zero-copy decoder (what the addon uses): same verdict, views inside the input.
+  pwal::SegmentView view;
+  const pwal::Status vst = pwal::DecodeSegmentView(data, size, &view);
+  if (vst.ok()) {
+    for (const pwal::RecordView& v : view.records) {
+      if (v.before_offset > size || v.before_len > size - v.before_offset) std::abort();
+      if (v.after_offset > size || v.after_len > size - v.after_offset) std::abort();
+      if (v.epoch != view.header.epoch) std::abort();
+    }
+  } else if (vst.code() != pwal::Status::Code::kCorruption) {
+    std::abort();
+  }
   pwal::SegmentContents contents;
   const pwal::Status st = pwal::DecodeSegment(data, size, &contents);
+  if (st.ok() != vst.ok()) std::abort();
   if (!st.ok()) {
     if (st.code() != pwal::Status::Code::kCorruption) std::abort();  // only ever corruption
     return 0;
