@@ -144,10 +144,10 @@ function isSuffix(after: bigint[], before: bigint[]): boolean {
 }
 
 test(`kill -9 during recovery, cleanup and reopen keeps the log a valid suffix and loses no acknowledged commit (${ROUNDS} rounds x ${MODES.length} modes)`, async () => {
-  const figures: Record<string, { rounds: number; midOp: number }> = {};
+  const figures: Record<string, { rounds: number; midOp: number; partial: number }> = {};
   for (const mode of MODES) {
     const db = tmpDbPath(`${mode}.db`);
-    figures[mode] = { rounds: 0, midOp: 0 };
+    figures[mode] = { rounds: 0, midOp: 0, partial: 0 };
     // Calibration: the operation's duration, uninterrupted.
     await populate(db, 150);
     const cal = await runChild(mode, db, 50_000_000, undefined);
@@ -181,6 +181,8 @@ test(`kill -9 during recovery, cleanup and reopen keeps the log a valid suffix a
         }
         for (const e of after.epochs) expect(after.idsByEpoch.get(e)).toEqual(before.idsByEpoch.get(e));
         if (r.done) expect(after.epochs).toEqual([]);
+        // Killed half-way through the deletions: some segments gone, some left.
+        if (after.epochs.length > 0 && after.epochs.length < before.epochs.length) figures[mode].partial++;
         // What is left is what a later reader must still see; the deleted ones are gone.
         acked = new Set(after.ids.keys());
       }
@@ -194,7 +196,8 @@ test(`kill -9 during recovery, cleanup and reopen keeps the log a valid suffix a
     }
   }
   const total = Object.values(figures).reduce((a, f) => ({ rounds: a.rounds + f.rounds, midOp: a.midOp + f.midOp }), { rounds: 0, midOp: 0 });
+  // midOp: killed before the operation finished; partial: the log was left half-deleted.
   console.log(`kill -9 during recovery/cleanup/reopen: ${JSON.stringify(figures)}`);
   // Random timing, but within the measured span: most kills land mid-operation.
   expect(total.midOp).toBeGreaterThan(0);
-}, 180_000);
+}, Math.max(180_000, ROUNDS * 30_000));

@@ -48,7 +48,7 @@ function recoveredIds(db: string): Map<number, number> {
 test(`${CYCLES} worker open/commit/terminate cycles on a shared WAL: no crash, no unsettled promise, RSS stable`, async () => {
   const db = tmpDbPath('cycles.db');
   const t0 = Date.now();
-  const r = await run(['cycles', db, String(CYCLES), '4'], 170_000);
+  const r = await run(['cycles', db, String(CYCLES), '4'], Math.max(170_000, CYCLES * 170));
   expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
   const out = JSON.parse(r.stdout.trim()) as { cycles: number; acked: number[]; rss: Array<{ cycle: number; rss: number }>; unsettled: number; errors: string[] };
   expect(out.errors).toEqual([]);
@@ -70,7 +70,7 @@ test(`${CYCLES} worker open/commit/terminate cycles on a shared WAL: no crash, n
   );
   // Generous: a leak of even 100 KB per cycle would exceed it over 1,000 cycles.
   expect(growthMb).toBeLessThan(Math.max(48, CYCLES * 0.05));
-}, 180_000);
+}, Math.max(180_000, CYCLES * 180));
 
 test('process.exit() at a random moment with commits in flight in the main thread and in workers', async () => {
   for (let round = 0; round < 6; round++) {
