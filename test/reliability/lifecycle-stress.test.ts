@@ -1,5 +1,5 @@
 // Reliability campaign, part 7: lifecycle stress.
-//   - PWAL_LIFECYCLE_CYCLES (default 1000) cycles of worker_threads opening a WAL shared with the
+//   - PWAL_LIFECYCLE_CYCLES (CI default 500; `npm run stress -- --lifecycle-cycles 1000` and more on demand) cycles of worker_threads opening a WAL shared with the
 //     main thread, committing and being terminated at random moments (before loading the addon,
 //     right after opening, mid-commit, after finishing), 4 at a time, while the main thread keeps
 //     committing: no crash, no error, no unsettled promise, RSS stable, every acknowledged
@@ -16,7 +16,7 @@ import { ensureFreshDist, removeTmpDirs, tmpDbPath } from '../wal-helpers';
 beforeAll(() => ensureFreshDist());
 afterAll(() => removeTmpDirs());
 
-const CYCLES = Number(process.env.PWAL_LIFECYCLE_CYCLES || 1000);
+const CYCLES = Number(process.env.PWAL_LIFECYCLE_CYCLES || 500);
 const CHILD = path.join(__dirname, 'fixtures', 'lifecycle-child.js');
 
 function run(args: string[], timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
