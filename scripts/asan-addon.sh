@@ -26,16 +26,20 @@ cd "$work"
 export CFLAGS="-fsanitize=address -fno-omit-frame-pointer -g"
 export CXXFLAGS="-fsanitize=address -fno-omit-frame-pointer -g"
 export LDFLAGS="-fsanitize=address"
-npx node-gyp rebuild >/tmp/pwal-asan-addon-build.log 2>&1 || { tail -40 /tmp/pwal-asan-addon-build.log; exit 1; }
+if [ "${PWAL_ASAN_REUSE:-0}" = 1 ] && [ -f build/Release/parallel_wal.node ]; then
+  echo "asan-addon: reusing $work/build/Release/parallel_wal.node"
+else
+  npx node-gyp rebuild >/tmp/pwal-asan-addon-build.log 2>&1 || { tail -40 /tmp/pwal-asan-addon-build.log; exit 1; }
+fi
 unset CFLAGS CXXFLAGS LDFLAGS
 # The addon must really be instrumented.
-if ! nm -D build/Release/parallel_wal.node | grep -q __asan_; then
+if [ "$(nm -D build/Release/parallel_wal.node | grep -c __asan_)" = 0 ]; then
   echo "asan-addon: build/Release/parallel_wal.node is not instrumented" >&2; exit 1
 fi
-npx tsc -p tsconfig.build.json && node scripts/write-esm-entry.js
-
+# From here on every node process may load the instrumented addon (write-esm-entry.js does).
 export LD_PRELOAD="$libasan"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:print_stacktrace=1:allow_user_segv_handler=1:handle_segv=0"
+npx tsc -p tsconfig.build.json && node scripts/write-esm-entry.js
 echo "asan-addon: running jest against $(realpath build/Release/parallel_wal.node) with $libasan preloaded"
 status=0
 npx jest --ci "$@" 2>&1 | tee /tmp/pwal-asan-addon-jest.log || status=$?

@@ -166,7 +166,7 @@ test('arbitrary options and batches to ParallelWal.open / submitBatch / commit t
 // ---- round trips --------------------------------------------------------------------------------
 
 const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
-const image = fc.oneof({ weight: 6, arbitrary: fc.uint8Array({ maxLength: 300 }) }, { weight: 1, arbitrary: fc.uint8Array({ minLength: 60000, maxLength: 65536 }) });
+const image = fc.oneof({ weight: 15, arbitrary: fc.uint8Array({ maxLength: 300 }) }, { weight: 1, arbitrary: fc.uint8Array({ minLength: 60000, maxLength: 65536 }) });
 
 function replayCmp(a: { epoch: bigint; beginSeq: bigint; txnId: bigint; pageId: number }, b: typeof a): number {
   if (a.epoch !== b.epoch) return a.epoch < b.epoch ? -1 : 1;
