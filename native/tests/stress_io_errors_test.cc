@@ -254,8 +254,11 @@ TEST(StressIoErrors, EveryPublishCallFailsOnceAndPersistently) {
     for (int err : {EIO, ENOSPC}) {
       for (bool persistent : {false, true}) {
         for (uint64_t nth : {1, 2, 3, 5}) {
+          // TSan runs ~10x slower: there the matrix keeps nth 1-2 and format v2 (160 cases).
+          if (stress::kUnderTsan && nth > 2) continue;
           for (FsyncPolicy fsync : {FsyncPolicy::kFull, FsyncPolicy::kNormal}) {
             for (uint16_t format : {kSegmentFormatV1, kSegmentFormatV2}) {
+              if (stress::kUnderTsan && format == kSegmentFormatV1) continue;
               for (bool live : {false, true}) {
                 RunCase(Case{op, err, persistent, nth, fsync, format, live}, &t);
                 if (::testing::Test::HasFailure()) return;
@@ -271,7 +274,7 @@ TEST(StressIoErrors, EveryPublishCallFailsOnceAndPersistently) {
               (unsigned long long)t.cases, (unsigned long long)t.failed_flushes,
               (unsigned long long)t.absorbed, (unsigned long long)t.acked,
               (unsigned long long)t.power_losses);
-  EXPECT_EQ(t.cases, 5u * 2 * 2 * 4 * 2 * 2 * 2);
+  EXPECT_EQ(t.cases, stress::kUnderTsan ? 5u * 2 * 2 * 2 * 2 * 1 * 2 : 5u * 2 * 2 * 4 * 2 * 2 * 2);
 }
 
 // Reads and listings failing while a Wal opens (scanning the tail) or while recovery runs are
