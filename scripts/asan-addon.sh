@@ -42,7 +42,10 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:print_stack
 npx tsc -p tsconfig.build.json && node scripts/write-esm-entry.js
 echo "asan-addon: running jest against $(realpath build/Release/parallel_wal.node) with $libasan preloaded"
 status=0
-npx jest --ci "$@" 2>&1 | tee /tmp/pwal-asan-addon-jest.log || status=$?
+# test/e2e packs and installs the package (packaging, not memory safety; it needs the real
+# checkout, not this mirror): left out unless suites are named.
+if [ $# -eq 0 ]; then set -- --testPathIgnorePatterns '/test/e2e/'; fi
+npx jest --ci "$@" 2>&1 | tee /tmp/pwal-asan-addon-jest.log || status=${PIPESTATUS[0]}
 if grep -q "ERROR: AddressSanitizer" /tmp/pwal-asan-addon-jest.log; then
   echo "asan-addon: AddressSanitizer reported errors (see above)" >&2
   status=1
