@@ -97,6 +97,11 @@ export function parallelWalShadowVerdictName(verdict: ParallelWalShadowVerdict):
  * (deterministic, so a run can be replayed).
  */
 export function parallelWalShouldShadowCompare(control: ParallelWalControlSurface, batchId: number | bigint): boolean {
+  if (control === null || typeof control !== 'object') {
+    throw Object.assign(new TypeError(`The "control" argument must be an object. Received ${control === null ? 'null' : typeof control}`), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
   switch (control.mode) {
     case 'conservative':
       return false;

@@ -654,6 +654,9 @@ Status Wal::Close(bool abort) {
       }
       st = FlushCycleLocked(FlushTrigger::kClose, fsync, /*force_event=*/false);
     } else {
+      // After a fatal failure the pending records can never become durable: a non-aborting
+      // close must say so instead of reporting success (callers treat OK as "all durable").
+      if (!abort && coord_->failed()) st = coord_->FailureStatus();
       coord_->DiscardAll();
       pending_records_.store(0, std::memory_order_seq_cst);
     }
