@@ -131,7 +131,9 @@ export function clampParallelWalLaneCount(requested: number): number {
 
 function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
   // PARALLEL_WAL_* wins over the reference module's FSQLITE_PARALLEL_WAL_* alias.
-  return env[`PARALLEL_WAL_${name}`] ?? env[`FSQLITE_PARALLEL_WAL_${name}`];
+  const v = env[`PARALLEL_WAL_${name}`] ?? env[`FSQLITE_PARALLEL_WAL_${name}`];
+  // Like the reference, a value that is not text is ignored rather than trusted.
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** Parses an unsigned decimal integer as the reference does (trimmed; anything else is ignored). */
@@ -150,6 +152,11 @@ function parseUnsigned(raw: string | undefined, max: number): number | undefined
  * are ignored. Mode aliases: `serialized`/`single_lane` = conservative, `shadow` = shadow_compare.
  */
 export function resolveParallelWalControlSurfaceFromEnv(env: NodeJS.ProcessEnv = process.env): ParallelWalControlSurface {
+  if (env === null || typeof env !== 'object') {
+    throw Object.assign(new TypeError(`The "env" argument must be an object. Received ${env === null ? 'null' : typeof env}`), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
   const control: ParallelWalControlSurface = { mode: 'conservative' };
   const mode = envValue(env, 'MODE');
   if (mode !== undefined) {

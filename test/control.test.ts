@@ -113,3 +113,12 @@ describe('resolveParallelWalControlSurfaceFromEnv', () => {
     });
   });
 });
+
+test('bad env arguments are typed errors; non-string values are ignored', () => {
+  const err = (() => { try { resolveParallelWalControlSurfaceFromEnv(null as never); } catch (e) { return e as { code?: string; name: string }; } })();
+  expect(err?.name).toBe('TypeError');
+  expect(err?.code).toBe('ERR_INVALID_ARG_TYPE');
+  expect(resolveParallelWalControlSurfaceFromEnv({ PARALLEL_WAL_MODE: 5 as never, PARALLEL_WAL_LANES: {} as never })).toEqual({ mode: 'conservative' });
+  const err2 = (() => { try { parallelWalShouldShadowCompare(undefined as never, 1); } catch (e) { return e as { code?: string }; } })();
+  expect(err2?.code).toBe('ERR_INVALID_ARG_TYPE');
+});

@@ -90,7 +90,10 @@ test('arbitrary arguments to every exported function throw typed errors, never c
     fc.constantFrom(path.join(dir, 'missing', 'x.db'), dir, path.join(dir, 'db-wal-seg-0000000000000001')),
     fc.oneof(fc.integer(), fc.constant(null), fc.constant(undefined), fc.object(), bytes),
   );
-  const exported = Object.entries(api).filter(([, v]) => typeof v === 'function') as Array<[string, (...a: unknown[]) => unknown]>;
+  // Classes (constructed with `new`, exercised by their own tests) are left out by shape, so a
+  // newly exported class is not mistaken for a function that throws untyped errors.
+  const isClass = (v: unknown) => typeof v === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(v));
+  const exported = Object.entries(api).filter(([, v]) => typeof v === 'function' && !isClass(v)) as Array<[string, (...a: unknown[]) => unknown]>;
   // Classes are constructed; the coordinator constructor opens WALs: covered separately below.
   const skip = new Set(['ParallelWalCoordinator', 'ParallelWalLaneStager', 'SegmentHeader', 'WalError', 'ParallelWal']);
   const takesPath = /segment|Segments|maxDurableEpoch|recover|iterate|parallelWalCoordinatorForPath|removeParallelWalCoordinator/;
