@@ -74,7 +74,8 @@ export class SegmentHeader {
     if (stored !== computed) {
       throw walError(`segment header checksum mismatch: stored=${hex(stored)}, computed=${hex(computed)}`);
     }
-    if (version === 2 && view.readUInt16LE(6) !== 0) throw walError('segment header reserved bytes are not zero');
+    // v2 flags: bit 0 = zero padding follows the certificate (a prepared file); others reserved.
+    if (version === 2 && (view.readUInt16LE(6) & ~1) !== 0) throw walError('segment header reserved bytes are not zero');
     return new SegmentHeader(view.readBigUInt64LE(8), view.readUInt32LE(16), version);
   }
 }

@@ -35,12 +35,23 @@ constexpr size_t kMaxCertificateLanes = 65536;
 // Temporaries are "<final name>" + kSegmentTempInfix + "<pid>-<counter>"; never listed.
 constexpr const char* kSegmentTempInfix = ".tmp-";
 
+// v2 header flags (bytes 6..7, covered by the header CRC; every other bit must be 0).
+// Padded: the file is a prepared segment file written in place; bytes after the certificate up
+// to the end of the file are zero padding, and the reader checks that every one of them is 0.
+constexpr uint16_t kSegmentFlagPadded = 1;
+// A padded segment file is at most this large (or the largest valid unpadded size for its
+// record count, if larger): readers bound the file size with it before reading.
+constexpr uint64_t kMaxPreparedSegmentBytes = 1u << 20;
+// Prepared-file pool temporaries: "<name of epoch 0>" + kSegmentTempInfix + "prep-<pid>-<n>".
+constexpr const char* kPreparedTempTag = "prep-";
+
 enum class FsyncPolicy { kFull, kNormal, kOff };
 
 struct SegmentHeader {
   uint16_t version = kSegmentFormatV2;
   uint64_t epoch = 0;
   uint32_t record_count = 0;
+  uint16_t flags = 0;  // v2 only (kSegmentFlagPadded)
 };
 
 // The 24-byte header (same layout in v1 and v2; only the version differs).
@@ -70,6 +81,8 @@ struct SegmentWriteOptions {
   bool has_prev = false;
   uint64_t prev_durable_epoch = 0;
   bool fallback_active = false;
+  // v2: set the padded header flag (EncodeSegment), for a write into a prepared file.
+  bool padded = false;
 };
 
 struct SegmentWriteResult {
@@ -102,8 +115,38 @@ struct SegmentEntry {
   uint64_t epoch;
   std::string path;
 };
-// Segments of db_path sorted by epoch; temporaries and foreign names are ignored.
+// Segments of db_path sorted by epoch; temporaries and foreign names are ignored, and so are
+// UNWRITTEN prepared files at the tail: newest files (at least 24 bytes long) whose 24-byte
+// header is all zero. Such a file was prepared ahead (zeros, synced) and never published: no
+// acknowledged commit can be in it, since publication syncs the header with the records.
 Status ListSegments(FileSystem* fs, const std::string& db_path, std::vector<SegmentEntry>* out);
+// Every file named like a segment (unwritten prepared files included), sorted by epoch.
+Status ListSegmentFiles(FileSystem* fs, const std::string& db_path, std::vector<SegmentEntry>* out);
+// Whether `path` is an unwritten prepared file (>= 24 bytes, header all zero). NotFound if
+// missing.
+Status IsUnwrittenSegmentFile(FileSystem* fs, const std::string& path, bool* unwritten);
+
+// ---- Prepared segment files (the fast publication path; docs/durability.md) ----
+// Creates a pool temporary (a name ListSegments never lists) of exactly `size` zero bytes,
+// written (not fallocated: the blocks are real, so later overwrites need no allocation) and
+// synced with `mode`. The directory is NOT synced: it is synced after NamePreparedSegment.
+Status CreatePreparedTemp(FileSystem* fs, const std::string& db_path, uint64_t size, SyncMode mode,
+                          std::string* temp_path);
+// Renames a synced prepared temporary to the final name of `epoch` (never replacing). The name
+// is durable after the next SyncDir of the segment directory.
+Status NamePreparedSegment(FileSystem* fs, const std::string& temp_path, const std::string& db_path,
+                           uint64_t epoch);
+// Publishes `batch` into the prepared, durably named, never written file of its epoch whose
+// size is `prepared_size`: encodes (padded flag set when it fits), overwrites from offset 0 in
+// one write, syncs with kFullData (kFull policy) or kData (normal). The file's size and blocks
+// are already durable, so the sync covers the whole segment with no metadata journal commit
+// (unless the segment is larger than the file). On failure the file is left as is (the caller
+// deletes it and never syncs it again).
+Status WritePreparedSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
+                            uint64_t prepared_size, const SegmentWriteOptions& options,
+                            SegmentWriteResult* result);
+// Deletes every pool temporary of db_path (any pid): call it only while holding the WAL lock.
+Status RemovePreparedTemps(FileSystem* fs, const std::string& db_path, size_t* removed);
 
 Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
                     const SegmentWriteOptions& options, SegmentWriteResult* result);

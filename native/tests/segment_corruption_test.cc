@@ -292,9 +292,35 @@ TEST(CorruptionV2Test, CertificateUnknownFlags) {
 
 TEST(CorruptionV2Test, HeaderReservedBytesNonZero) {
   std::string s = Encode(kSegmentFormatV2, Small());
-  s[6] = 1;
+  s[6] = 2;  // bit 0 is the padded flag; every other bit is reserved
   ResealV2(&s);
   ExpectCorrupt(s, "reserved");
+  s = Encode(kSegmentFormatV2, Small());
+  s[7] = 1;
+  ResealV2(&s);
+  ExpectCorrupt(s, "reserved");
+}
+
+// A prepared file: the padded flag allows zero padding after the certificate, and every byte
+// of it is checked.
+TEST(CorruptionV2Test, PaddedSegmentZeroPaddingIsCheckedByteByByte) {
+  std::string s = Encode(kSegmentFormatV2, Small());
+  s[6] = 1;  // padded
+  ResealV2(&s);
+  const size_t n = s.size();
+  s.append(700, '\0');
+  SegmentContents c;
+  ASSERT_TRUE(DecodeSegment(reinterpret_cast<const uint8_t*>(s.data()), s.size(), &c).ok());
+  EXPECT_EQ(c.header.flags, kSegmentFlagPadded);
+  for (size_t k = n; k < s.size(); k += 97) {
+    std::string t = s;
+    t[k] = 1;
+    ExpectCorrupt(t, "padding");
+  }
+  // Without the flag, the same zeros are trailing bytes.
+  std::string u = Encode(kSegmentFormatV2, Small());
+  u.append(700, '\0');
+  ExpectCorrupt(u, "trailing bytes");
 }
 
 TEST(CorruptionV2Test, ResealedGoodSegmentStillDecodes) {
