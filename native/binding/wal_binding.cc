@@ -118,6 +118,9 @@ bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
     return false;
   }
   out->format_version = static_cast<uint16_t>(U32Prop(o, "formatVersion", kSegmentFormatV2));
+  Napi::Value prepared = o.Get("preparedSegments");
+  out->prepare = prepared.IsBoolean() && !prepared.As<Napi::Boolean>().Value() ? PrepareMode::kOff
+                                                                               : PrepareMode::kAuto;
   Napi::Value start = o.Get("startFlusher");
   out->start_flusher = start.IsBoolean() ? start.As<Napi::Boolean>().Value() : false;
   Napi::Value fi = o.Get("faultInjection");
@@ -555,6 +558,8 @@ Napi::Value NativeWal::Stats(const Napi::CallbackInfo& info) {
   set("overflowAppends", s.overflow_appends);
   set("fallbackEntries", s.fallback_entries);
   set("eventsDelivered", s.events_delivered);
+  set("preparedFiles", s.prepared_files);
+  set("preparedPublishes", s.prepared_publishes);
   if (wal_env_ != nullptr) set("envOpenHandles", wal_env_->open_handles);
   return o;
 }
