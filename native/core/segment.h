@@ -127,11 +127,12 @@ Status ListSegmentFiles(FileSystem* fs, const std::string& db_path, std::vector<
 Status IsUnwrittenSegmentFile(FileSystem* fs, const std::string& path, bool* unwritten);
 
 // ---- Prepared segment files (the fast publication path; docs/durability.md) ----
-// Creates a pool temporary (a name ListSegments never lists) of exactly `size` zero bytes,
-// written (not fallocated: the blocks are real, so later overwrites need no allocation) and
-// synced with `mode`. The directory is NOT synced: it is synced after NamePreparedSegment.
-Status CreatePreparedTemp(FileSystem* fs, const std::string& db_path, uint64_t size, SyncMode mode,
-                          std::string* temp_path);
+// Creates `count` pool temporaries (names ListSegments never lists) of exactly `size` zero
+// bytes each, written (not fallocated: the blocks are real, so later overwrites need no
+// allocation) and synced with `mode`. All or nothing. The directory is NOT synced: it is synced
+// after NamePreparedSegment.
+Status CreatePreparedTemps(FileSystem* fs, const std::string& db_path, uint64_t size, SyncMode mode,
+                           size_t count, std::vector<std::string>* temp_paths);
 // Renames a synced prepared temporary to the final name of `epoch` (never replacing). The name
 // is durable after the next SyncDir of the segment directory.
 Status NamePreparedSegment(FileSystem* fs, const std::string& temp_path, const std::string& db_path,

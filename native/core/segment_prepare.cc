@@ -6,7 +6,10 @@
 // reach the disk.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <memory>
+#include <vector>
 #include <string>
 
 #include "segment.h"
@@ -38,30 +41,42 @@ SyncMode PublishSyncMode(FsyncPolicy p) {
 
 }  // namespace
 
-Status CreatePreparedTemp(FileSystem* fs, const std::string& db_path, uint64_t size, SyncMode mode,
-                          std::string* temp_path) {
+Status CreatePreparedTemps(FileSystem* fs, const std::string& db_path, uint64_t size, SyncMode mode,
+                           size_t count, std::vector<std::string>* temp_paths) {
   static std::atomic<uint64_t> counter{0};
-  *temp_path = PoolPrefix(db_path) + std::to_string(static_cast<long long>(::getpid())) + "-" +
-               std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
-  const std::string context = "preparing segment file " + *temp_path;
-  std::unique_ptr<WritableFile> file;
-  PWAL_RETURN_IF_ERROR(fs->NewWritableFile(*temp_path, &file).WithContext(context));
   static const std::string kZeros(64 * 1024, '\0');
+  temp_paths->clear();
+  // All files are created and filled first, then synced: the file system can then commit their
+  // metadata together (one journal commit for the batch rather than one per file).
+  std::vector<std::unique_ptr<WritableFile>> files;
+  std::vector<std::string> paths;
   Status st;
-  uint64_t left = size;
-  while (st.ok() && left > 0) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(left, kZeros.size()));
-    st = file->Append(reinterpret_cast<const uint8_t*>(kZeros.data()), n);
-    left -= n;
+  for (size_t i = 0; i < count && st.ok(); ++i) {
+    std::string path = PoolPrefix(db_path) + std::to_string(static_cast<long long>(::getpid())) +
+                       "-" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+    std::unique_ptr<WritableFile> file;
+    st = fs->NewWritableFile(path, &file).WithContext("preparing segment file " + path);
+    if (!st.ok()) break;
+    paths.push_back(path);
+    files.push_back(std::move(file));
+    uint64_t left = size;
+    while (st.ok() && left > 0) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(left, kZeros.size()));
+      st = files.back()->Append(reinterpret_cast<const uint8_t*>(kZeros.data()), n);
+      left -= n;
+    }
   }
-  if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
-  Status close_st = file->Close();
-  if (st.ok()) st = close_st;
-  file.reset();
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (st.ok() && mode != SyncMode::kNone) st = files[i]->Sync(mode);
+    Status close_st = files[i]->Close();
+    if (st.ok()) st = close_st;
+  }
+  files.clear();
   if (!st.ok()) {
-    fs->DeleteFile(*temp_path);  // best effort; never synced again (fsyncgate)
-    return st.WithContext(context);
+    for (const std::string& p : paths) fs->DeleteFile(p);  // best effort; never synced again
+    return st;
   }
+  *temp_paths = std::move(paths);
   return Status::OK();
 }
 

@@ -20,6 +20,7 @@ int64_t NowNs() {
 }
 
 constexpr size_t kLatencySamples = 256;
+constexpr int64_t kSpinBeforeSleepNs = 100 * 1000;
 
 // In-process guard: one open Wal per canonical path (flock would refuse too, but this gives a
 // clear message and does not depend on the FileSystem's lock flavour).
@@ -79,7 +80,7 @@ Status ScanTail(FileSystem* fs, const std::string& db_path, bool discard_torn_ta
 }
 
 constexpr uint64_t kMinPreparedSize = 4096;
-constexpr size_t kPrepareBatch = 8;
+constexpr size_t kPrepareBatch = 16;
 
 uint64_t PreparedSizeFor(uint64_t bytes) {
   uint64_t want = bytes + bytes / 4;
@@ -517,7 +518,12 @@ void Wal::NoteSegmentSize(uint64_t bytes) {
   const uint64_t want = PreparedSizeFor(biggest);
   // Epochs this big amortize a new file's metadata cost themselves, and zero-filling ahead
   // would double the bytes written: not worth preparing.
-  prep_size_ = want > kMaxPreparedSegmentBytes ? 0 : want;
+  if (want > kMaxPreparedSegmentBytes) {
+    prep_size_ = 0;
+  } else if (want > prep_size_ || want * 4 <= prep_size_) {
+    // Grow at once; shrink only when far too big (a size that flips would waste the pool).
+    prep_size_ = want;
+  }
 }
 
 bool Wal::PrepareRound(std::unique_lock<std::mutex>& lock) {
@@ -542,15 +548,11 @@ bool Wal::PrepareRound(std::unique_lock<std::mutex>& lock) {
     const size_t make = prep_pool_.size() < need ? std::min(kPrepareBatch, std::max(need, ahead) - prep_pool_.size()) : 0;
     lock.unlock();
     for (const std::string& p : stale) fs_->DeleteFile(p);
-    std::vector<std::pair<std::string, uint64_t>> made;
+    std::vector<std::string> made;
     Status st;
-    for (size_t i = 0; i < make && st.ok(); ++i) {
-      std::string temp;
-      st = CreatePreparedTemp(fs_, db_path_, size, mode, &temp);
-      if (st.ok()) made.emplace_back(std::move(temp), size);
-    }
+    if (make > 0) st = CreatePreparedTemps(fs_, db_path_, size, mode, make, &made);
     lock.lock();
-    prep_pool_.insert(prep_pool_.end(), made.begin(), made.end());
+    for (std::string& t : made) prep_pool_.emplace_back(std::move(t), size);
     if (!st.ok()) prep_failed_ = true;
     did = true;
     if (prep_failed_ || prep_stop_) return did;
@@ -637,6 +639,13 @@ Status Wal::FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force
   if (had_work != nullptr) *had_work = false;
   if (coord_->failed()) return coord_->FailureStatus();
   const bool fallback = coord_->AnyFallbackLatched();
+  // This seal satisfies every seal request made so far (they were for epochs <= the one sealed
+  // now); clearing it before advancing keeps a request that raced with the flusher's wake-up
+  // from sealing an extra, empty epoch right after. A request made after this point names an
+  // epoch that is still open and stays set.
+  if (options_.policy == FlushPolicy::kAdaptive) {
+    flush_requested_.store(false, std::memory_order_seq_cst);
+  }
   const uint64_t e = coord_->AdvanceEpoch() - 1;
   EpochBatch batch;
   size_t taken = 0;
@@ -753,10 +762,21 @@ void Wal::FlusherLoop(FsyncPolicy fsync) {
   const auto interval = std::chrono::milliseconds(options_.epoch_interval_ms);
   const int64_t max_delay_ns = static_cast<int64_t>(options_.max_flush_delay_ms) * 1000000;
   auto next_tick = Clock::now() + interval;
+  bool last_had_work = false;
 
   while (!stop_requested_.load(std::memory_order_acquire)) {
     FlushTrigger trigger = FlushTrigger::kAdaptive;
     bool go = false;
+    if (adaptive && last_had_work) {
+      // Right after an epoch was published its waiters are being resolved and will commit
+      // again within microseconds: poll briefly (yielding the CPU) before paying for a
+      // condition-variable sleep and wake-up (tens of microseconds on a loaded machine).
+      const int64_t until = NowNs() + kSpinBeforeSleepNs;
+      while (!HasPendingWork() && !stop_requested_.load(std::memory_order_acquire) &&
+             NowNs() < until) {
+        std::this_thread::yield();
+      }
+    }
     {
       std::unique_lock<std::mutex> lock(wake_mu_);
       while (!go && !stop_requested_.load(std::memory_order_acquire)) {
@@ -812,7 +832,7 @@ void Wal::FlusherLoop(FsyncPolicy fsync) {
     {
       flush_gate_.Acquire();
       GateHold hold(&flush_gate_);
-      st = FlushCycleLocked(trigger, fsync, /*force_event=*/false);
+      st = FlushCycleLocked(trigger, fsync, /*force_event=*/false, &last_had_work);
     }
     if (!adaptive && trigger == FlushTrigger::kTicker) {
       next_tick += interval;

@@ -85,7 +85,7 @@ struct WalOptions {
   FileSystem* fs = nullptr;          // nullptr = FileSystem::Default(); must outlive the Wal
   PublishFn publish;                 // tests only; empty = WriteSegment on fs
   PrepareMode prepare = PrepareMode::kAuto;
-  uint32_t prepare_ahead = 4;        // prepared files kept named ahead of the current epoch
+  uint32_t prepare_ahead = 8;        // prepared files kept named ahead of the current epoch
 };
 
 // Why the flusher sealed an epoch (the adaptive policy's decision, for decision records).
