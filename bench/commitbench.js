@@ -16,12 +16,15 @@ async function main() {
       n++;
     }
   }
+  const mainCpu = () => { const f = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10; /* ms at 100 Hz */ };
+  const cpu0 = mainCpu();
   const t0 = Date.now();
   const cs = []; for (let i = 0; i < inflight; i++) cs.push(client());
   await new Promise(r => setTimeout(r, secs * 1000)); stop = true; await Promise.all(cs);
   const dt = (Date.now() - t0) / 1000;
+  const mainUsPerCommit = ((mainCpu() - cpu0) * 1000) / n;
   lat.sort((a, b) => a - b);
-  console.log(`inflight=${inflight} size=${size}: ${(n / dt).toFixed(0)} commits/s p50=${lat[lat.length >> 1].toFixed(3)}ms p99=${lat[Math.floor(lat.length * 0.99)].toFixed(3)}ms`, (() => { const s = wal.stats ? wal.stats() : {}; return `epochs=${s.epochsSealed} empty=${s.emptyEpochs} segs=${s.segmentsWritten} prepPub=${s.preparedPublishes} prepFiles=${s.preparedFiles}`; })());
+  console.log(`inflight=${inflight} size=${size}: ${(n / dt).toFixed(0)} commits/s p50=${lat[lat.length >> 1].toFixed(3)}ms p99=${lat[Math.floor(lat.length * 0.99)].toFixed(3)}ms main-thread=${mainUsPerCommit.toFixed(2)}us/commit`, (() => { const s = wal.stats ? wal.stats() : {}; return `epochs=${s.epochsSealed} empty=${s.emptyEpochs} segs=${s.segmentsWritten} prepPub=${s.preparedPublishes} prepFiles=${s.preparedFiles}`; })());
   await wal.close(); fs.rmSync(dir, { recursive: true });
 }
 main();
