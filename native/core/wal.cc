@@ -271,7 +271,12 @@ Status Wal::Submit(size_t slot, const SubmitBatch& batch, uint64_t* epoch) {
     if (f.db_size_if_commit > db_size) db_size = f.db_size_if_commit;
   }
 
-  std::vector<WalRecord> records(batch.frame_count);
+  // Reused per thread: Append moves the records out and leaves the vector empty, so steady
+  // state allocates only the images.
+  thread_local std::vector<WalRecord> tl_records;
+  std::vector<WalRecord>& records = tl_records;
+  records.clear();
+  records.resize(batch.frame_count);
   for (size_t i = 0; i < batch.frame_count; ++i) {
     const SubmitFrame& f = batch.frames[i];
     WalRecord& r = records[i];
@@ -286,6 +291,7 @@ Status Wal::Submit(size_t slot, const SubmitBatch& batch, uint64_t* epoch) {
   const size_t n = records.size();
   uint64_t e = 0;
   AppendOutcome outcome = coord_->Append(slot, &records, db_size, &e);
+  records.clear();  // refused: drop the copies now (appended: already moved out)
   switch (outcome) {
     case AppendOutcome::kAppended:
     case AppendOutcome::kAppendedOverflow: {
