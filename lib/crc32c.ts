@@ -64,12 +64,9 @@ export function crc32cJs(bytes: Uint8Array, initial: number): number {
   return ~c >>> 0;
 }
 
-// Whether `data` is a small Uint8Array (or Buffer). `instanceof` is what V8 optimises best;
-// Uint8Arrays from another realm (vm contexts) simply take the native path, which is equally
-// correct. Uint8ClampedArray/Int8Array are not Uint8Arrays and go native too.
-function isSmallByteArray(data: Crc32cInput): data is Uint8Array {
-  return data instanceof Uint8Array && data.length <= JS_MAX_BYTES;
-}
+// The native entry for Uint8Arrays (and Buffers): the same checks and result as native.crc32c,
+// with a cheaper lookup of the bytes (see crc32c_binding.cc). Returns a signed int32.
+const crc32cU8 = native.crc32cU8 as (bytes: Uint8Array, initial?: number) => number;
 
 /**
  * CRC32C of `data`, continuing from `initial` (the CRC of the bytes before it), so that
@@ -81,17 +78,22 @@ function isSmallByteArray(data: Crc32cInput): data is Uint8Array {
  * @throws TypeError (`ERR_INVALID_ARG_TYPE`) or RangeError (`ERR_OUT_OF_RANGE`) naming the argument.
  */
 export function crc32c(data: Crc32cInput, initial?: number): number {
-  if (initial === undefined) {
-    if (isSmallByteArray(data)) return crc32cJs(data, 0);
-    return native.crc32c(typeof data === 'string' ? Buffer.from(data, 'utf8') : data) >>> 0;
+  // `instanceof` is what V8 optimises best. Uint8Arrays from another realm (vm contexts) fail it
+  // and take the generic native path, which is equally correct.
+  if (data instanceof Uint8Array) {
+    if (initial === undefined) {
+      return data.length <= JS_MAX_BYTES ? crc32cJs(data, 0) : crc32cU8(data) >>> 0;
+    }
+    // For a number, `(initial >>> 0) === initial` holds exactly for integers in [0, 2^32)
+    // (`typeof` first: `>>>` throws on a bigint). Anything else goes to the native call, which
+    // throws the argument error, so errors are the same whatever the size of `data`.
+    if (data.length <= JS_MAX_BYTES && typeof initial === 'number' && initial >>> 0 === initial) {
+      return crc32cJs(data, initial);
+    }
+    return crc32cU8(data, initial) >>> 0;
   }
-  // For a number, `(initial >>> 0) === initial` holds exactly for integers in [0, 2^32)
-  // (`typeof` first: `>>>` throws on a bigint). Anything else goes to the native call, which
-  // throws the argument error, so errors are the same whatever the size of `data`.
-  if (typeof initial === 'number' && initial >>> 0 === initial && isSmallByteArray(data)) {
-    return crc32cJs(data, initial);
-  }
-  return native.crc32c(typeof data === 'string' ? Buffer.from(data, 'utf8') : data, initial) >>> 0;
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  return (initial === undefined ? native.crc32c(bytes) : native.crc32c(bytes, initial)) >>> 0;
 }
 
 /** Like {@link crc32c} but with a specific native implementation (tests and benchmarks). */

@@ -2,6 +2,14 @@
 export { crc32c, crc32cImplementation, crc32cImplementations, crc32cWith } from './crc32c';
 export type { Crc32cImplementation, Crc32cInput } from './crc32c';
 export { nativeAddonPath } from './native';
+export {
+  PARALLEL_WAL_DECISION_CHANNEL,
+  PARALLEL_WAL_FLUSH_POLICY_VERSION,
+  PARALLEL_WAL_TRACE_CHANNEL,
+  PARALLEL_WAL_TRACE_COMPONENT,
+} from './trace';
+export type { ParallelWalLatencySummary, ParallelWalStats } from './wal-stats';
+export { __resetThreadSlotCounterForTesting, threadSlot } from './thread-slot';
 export * from './control';
 export { ParallelWalLaneStager } from './lane-stager';
 export type { LaneIdProvider, ParallelWalLaneBatch, ParallelWalLaneStagerOptions, TransactionFrameBatchContext } from './lane-stager';
@@ -69,6 +77,6 @@ export type {
   WaitOptions,
 } from './wal';
 export { DEFAULT_WAL_OPTIONS, resolveWalOptions } from './options';
-export type { FlushPolicy, FormatVersion, OverflowPolicy, ParallelWalOptions, ResolvedWalOptions } from './options';
+export type { FaultInjection, FlushPolicy, FormatVersion, OverflowPolicy, ParallelWalOptions, ResolvedWalOptions } from './options';
 export { WalError, isWalError } from './errors';
 export type { WalErrorCode } from './errors';

@@ -3,6 +3,8 @@
 import * as path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
 
+import { setDefaultLaneIdProvider } from './lane-stager';
+
 /** One frame as the addon reads it (validated natively, errors name `batch.frames[i].<field>`). */
 export interface NativeFrame {
   pageNumber: unknown;
@@ -14,13 +16,15 @@ export interface NativeFrame {
  * Event kinds delivered by a WAL handle's thread-safe function, at most once per epoch
  * transition (coalesced: a later event supersedes an undelivered earlier one).
  */
-export type NativeWalEvent = 0 | 1 | 2;
+export type NativeWalEvent = 0 | 1 | 2 | 3;
 /** `epoch` is the new durable epoch. */
 export const EVENT_DURABLE = 0;
 /** Flushing `epoch` failed for good; `code`/`message`/`errno` describe the cause. */
 export const EVENT_FAILED = 1;
 /** The shared WAL was closed (by its last handle or a removal): `epoch` is the final durable epoch. */
 export const EVENT_CLOSED = 2;
+/** Packed epoch items for trace/decision records (only while tracing): `epoch` = items dropped. */
+export const EVENT_TRACE = 3;
 
 /** Callback of a WAL handle, called on the JS thread that opened it. */
 export type NativeWalListener = (
@@ -29,6 +33,7 @@ export type NativeWalListener = (
   code?: string,
   message?: string,
   errno?: number,
+  items?: ArrayBuffer,
 ) => void;
 
 /** Options passed to the native constructor (already validated in TypeScript). */
@@ -43,12 +48,13 @@ export interface NativeWalOptions {
   formatVersion: number;
   /** Start the flusher thread when this open creates the shared WAL. */
   startFlusher: boolean;
+  control: { mode: string; laneCount: number; maxParallelCommitBytes: number; shadowPerMille: number };
   faultInjection?: { op: string; errno: string; after: number; persistent: boolean };
 }
 
-/** Counters of the shared native WAL. */
+/** Counters of the shared native WAL (see ParallelWalStats for the public shape). */
 export interface NativeWalStats {
-  [name: string]: number;
+  [name: string]: unknown;
 }
 
 /** A handle on the process-wide native WAL of one path (one per environment and open). */
@@ -82,15 +88,28 @@ export interface NativeWalHandle {
   /** Releases this handle (idempotent). The shared WAL closes with its last handle. */
   close(abort: boolean): void;
   stats(): NativeWalStats;
+  /** Sets the configured mode; returns the fallback reason active before ('none' if none). */
+  setMode(mode: string): string;
+  /** [mode, fallbackReason ('none' if none), routing lane count] */
+  controlState(): [string, string, number];
+  /** Queue epoch items for EVENT_TRACE delivery (on) or not (off). */
+  setTracing(on: boolean, capacity: number): void;
 }
 
 /** The raw addon surface. Internal: the public API wraps and validates it. */
 export interface NativeBinding {
   NativeWal: new (dbPath: string, options: NativeWalOptions, listener: NativeWalListener) => NativeWalHandle;
+  /** Signed int32 result (callers apply `>>> 0`). */
   crc32c(data: ArrayBufferView | ArrayBuffer, initial?: number): number;
+  /** Fast entry for Uint8Array/Buffer only; signed int32 result. */
+  crc32cU8(data: Uint8Array, initial?: number): number;
   crc32cWith(impl: string, data: ArrayBufferView | ArrayBuffer, initial?: number): number;
   crc32cImplementation(): string;
   crc32cImplementations(): string[];
+  /** The calling thread's slot (process-wide counter on first use) modulo `count`. */
+  threadSlot(count: number): number;
+  /** Test only: the next thread asking for its first slot gets counter value 0 again. */
+  __resetThreadSlotCounterForTesting(): void;
 
   // ---- segments (native/binding/segment_binding.cc); u64 out as bigint ----
   segmentPath(dbPath: string, epoch: bigint | number): string;
@@ -175,3 +194,6 @@ const packageRoot = path.join(__dirname, '..');
 export const nativeAddonPath: string = nodeGypBuild.path(packageRoot);
 
 export const native: NativeBinding = nodeGypBuild(packageRoot);
+
+// The lane stager's default lane of the calling thread: the native thread slot.
+setDefaultLaneIdProvider((count) => native.threadSlot(count));

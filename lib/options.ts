@@ -1,4 +1,5 @@
 // Options of a WAL, validated in TypeScript: every error names the option and the value received.
+import { type ParallelWalControlSurface, defaultParallelWalControlSurface } from './control';
 import { argRangeError, argTypeError, argValueError } from './errors';
 
 /** What a full slot does with the next append. */
@@ -16,8 +17,11 @@ export type FormatVersion = 1 | 2;
  * @internal
  */
 export interface FaultInjection {
-  /** The file-system operation to fail. */
-  op: 'open' | 'write' | 'sync' | 'rename' | 'dirsync' | 'close';
+  /**
+   * The file-system operation to fail. `corrupt`: the write succeeds but one bit of the bytes
+   * reaching the file is flipped (a silent corruption, for shadow compare).
+   */
+  op: 'open' | 'write' | 'sync' | 'rename' | 'dirsync' | 'close' | 'corrupt';
   /** The error to fail with. @default 'EIO' */
   errno?: 'EIO' | 'ENOSPC';
   /** How many matching calls succeed before the first failure. @default 0 */
@@ -58,8 +62,19 @@ export interface ParallelWalOptions {
    * fsync `full` or `normal`. See docs/durability.md. @default true
    */
   preparedSegments?: boolean;
+  /**
+   * The control surface: operating mode, lanes, batch limit, flush delay bound, shadow-compare
+   * sampling (see docs/control.md). Only the first open of a path in the process decides it;
+   * change the mode at run time with `setMode`. To let the environment decide, pass
+   * `resolveParallelWalControlSurfaceFromEnv()` (conservative unless PARALLEL_WAL_MODE says
+   * otherwise).
+   * @default defaultParallelWalControlSurface() — `{ mode: 'auto' }`
+   */
+  control?: ParallelWalControlSurface;
   /** @internal test-only fault injection; never use in production. */
   __faultInjection?: FaultInjection;
+  /** @internal undelivered epoch records kept per handle while tracing. @default 4096 */
+  __traceQueueCapacity?: number;
 }
 
 /** Options after validation, every field present. */
@@ -73,6 +88,8 @@ export interface ResolvedWalOptions {
   fsyncPolicy: FsyncPolicy;
   formatVersion: FormatVersion;
   preparedSegments: boolean;
+  control: ParallelWalControlSurface;
+  traceQueueCapacity: number;
   faultInjection?: Required<FaultInjection>;
 }
 
@@ -87,6 +104,8 @@ export const DEFAULT_WAL_OPTIONS: Readonly<ResolvedWalOptions> = Object.freeze({
   fsyncPolicy: 'full',
   formatVersion: 2,
   preparedSegments: true,
+  control: Object.freeze(defaultParallelWalControlSurface()),
+  traceQueueCapacity: 4096,
 });
 
 const KNOWN_KEYS = new Set([
@@ -99,7 +118,9 @@ const KNOWN_KEYS = new Set([
   'fsyncPolicy',
   'formatVersion',
   'preparedSegments',
+  'control',
   '__faultInjection',
+  '__traceQueueCapacity',
 ]);
 
 function int(name: string, value: unknown, min: number, max: number, dflt: number): number {
@@ -143,7 +164,7 @@ function faultInjection(value: unknown): Required<FaultInjection> | undefined {
   return {
     op: (() => {
       if (v.op === undefined) throw argTypeError('options.__faultInjection.op', 'of type string', v.op);
-      return oneOf('options.__faultInjection.op', v.op, ['open', 'write', 'sync', 'rename', 'dirsync', 'close'] as const, 'sync');
+      return oneOf('options.__faultInjection.op', v.op, ['open', 'write', 'sync', 'rename', 'dirsync', 'close', 'corrupt'] as const, 'sync');
     })(),
     errno: oneOf('options.__faultInjection.errno', v.errno, ['EIO', 'ENOSPC'] as const, 'EIO'),
     after: int('options.__faultInjection.after', v.after, 0, 2 ** 31 - 1, 0),
@@ -162,7 +183,7 @@ function faultInjection(value: unknown): Required<FaultInjection> | undefined {
  *   (`ERR_OUT_OF_RANGE`) naming the option, e.g. `options.slotCount`, and the value received.
  */
 export function resolveWalOptions(options: unknown): ResolvedWalOptions {
-  if (options === undefined || options === null) return { ...DEFAULT_WAL_OPTIONS };
+  if (options === undefined || options === null) return { ...DEFAULT_WAL_OPTIONS, control: defaultParallelWalControlSurface() };
   if (typeof options !== 'object') throw argTypeError('options', 'of type object', options);
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
@@ -185,8 +206,84 @@ export function resolveWalOptions(options: unknown): ResolvedWalOptions {
       if (typeof o.preparedSegments !== 'boolean') throw argTypeError('options.preparedSegments', 'of type boolean', o.preparedSegments);
       return o.preparedSegments;
     })(),
+    control: validateControlSurface(o.control),
+    traceQueueCapacity: int('options.__traceQueueCapacity', o.__traceQueueCapacity, 1, 1 << 20, d.traceQueueCapacity),
   };
+  // control.maxFlushDelayMs is the control surface's name for the same bound; it wins.
+  if (resolved.control.maxFlushDelayMs !== undefined) resolved.maxFlushDelayMs = resolved.control.maxFlushDelayMs;
   const fi = faultInjection(o.__faultInjection);
   if (fi) resolved.faultInjection = fi;
   return resolved;
+}
+
+/**
+ * Why `helperLaneBudget` is refused: this design has no helper threads to budget.
+ * @internal
+ */
+export const HELPER_LANE_BUDGET_UNSUPPORTED =
+  'unsupported: parallel-wal has no helper lanes. Producers already build their records in their own ' +
+  'thread slot, and the flusher encodes and CRC32C-checksums a whole epoch in one pass at tens of GB/s ' +
+  '(about 0.1 ms for a full 4 MiB lane), less than the fsync that follows it (>= 0.15 ms here); ' +
+  'handing lanes to helper threads would add a thread handoff to every epoch without shortening the ' +
+  'commit path. Leave it undefined (or 0)';
+
+/**
+ * Validates a control surface (the `control` open option) and returns a copy.
+ * @throws TypeError/RangeError naming `options.control.<field>`.
+ * @internal
+ */
+export function validateControlSurface(value: unknown): ParallelWalControlSurface {
+  if (value === undefined) return defaultParallelWalControlSurface();
+  if (typeof value !== 'object' || value === null) throw argTypeError('options.control', 'of type object', value);
+  const v = value as Record<string, unknown>;
+  const known = new Set([
+    'mode',
+    'laneCountOverride',
+    'helperLaneBudget',
+    'maxParallelCommitBytes',
+    'maxFlushDelayMs',
+    'shadowCompareSamplingPerMille',
+  ]);
+  for (const key of Object.keys(v)) {
+    if (!known.has(key)) throw argValueError(`options.control.${key}`, `one of ${[...known].join(', ')}`, v[key]);
+  }
+  const out: ParallelWalControlSurface = {
+    mode: oneOf('options.control.mode', v.mode, ['auto', 'conservative', 'shadow_compare'] as const, 'auto'),
+  };
+  const opt = (name: string, min: number, max: number): number | undefined => {
+    const x = v[name];
+    if (x === undefined || x === null) return undefined;
+    return int(`options.control.${name}`, x, min, max, 0);
+  };
+  const lanes = opt('laneCountOverride', 0, Number.MAX_SAFE_INTEGER);
+  // The reference clamps lane overrides to 1..65535.
+  if (lanes !== undefined) out.laneCountOverride = Math.min(Math.max(1, lanes), 65535);
+  const helpers = opt('helperLaneBudget', 0, Number.MAX_SAFE_INTEGER);
+  if (helpers !== undefined && helpers > 0) {
+    throw argValueError('options.control.helperLaneBudget', HELPER_LANE_BUDGET_UNSUPPORTED, helpers);
+  }
+  if (helpers !== undefined) out.helperLaneBudget = helpers;
+  const maxBytes = opt('maxParallelCommitBytes', 1, Number.MAX_SAFE_INTEGER);
+  if (maxBytes !== undefined) out.maxParallelCommitBytes = maxBytes;
+  const delay = opt('maxFlushDelayMs', 0, 60000);
+  if (delay !== undefined) out.maxFlushDelayMs = delay;
+  const perMille = opt('shadowCompareSamplingPerMille', 0, 65535);
+  // The reference clamps the rate to 1000.
+  if (perMille !== undefined) out.shadowCompareSamplingPerMille = Math.min(perMille, 1000);
+  return out;
+}
+
+/** The native form of a control surface. @internal */
+export function nativeControl(c: ParallelWalControlSurface): {
+  mode: string;
+  laneCount: number;
+  maxParallelCommitBytes: number;
+  shadowPerMille: number;
+} {
+  return {
+    mode: c.mode,
+    laneCount: c.laneCountOverride ?? 0,
+    maxParallelCommitBytes: c.maxParallelCommitBytes ?? 0,
+    shadowPerMille: c.shadowCompareSamplingPerMille ?? -1,
+  };
 }

@@ -1,4 +1,4 @@
-import type { ParallelWalOrderedResidue } from './control';
+import type { ParallelWalFallbackReason, ParallelWalOrderedResidue } from './control';
 // Public types of the segment API: records, batches, certificates, recovery results.
 
 /** A u64 value as accepted on input: a bigint, or a number that is a safe integer. */
@@ -127,6 +127,12 @@ export interface SegmentRecoveryResult {
   stopReason: string | null;
   /** Certificates of the applied v2 segments, in epoch order. */
   certificates: ParallelWalCommitCertificate[];
+  /**
+   * `'recovery_gap'` when recovery stopped before the end of the log (with `skipCorrupt`, at a
+   * bad segment that is not a torn tail): what it returns is a prefix with a gap after it.
+   * `null` when every segment (but a torn tail) was applied.
+   */
+  fallbackReason: ParallelWalFallbackReason | null;
 }
 
 /** Options of {@link writeSegment}. */

@@ -7,6 +7,7 @@
 import { native } from './native';
 import type { NativeCertificate, NativePackedRecords, NativeRecovery, NativeSegmentContents } from './native';
 import { SegmentHeader } from './segment-header';
+import { publishTrace, reasonFromName } from './trace';
 import type {
   EpochBatch,
   FsyncPolicy,
@@ -131,7 +132,12 @@ function certificate(c: NativeCertificate | null): ParallelWalCommitCertificate 
 }
 
 function recoveryResult(r: NativeRecovery["result"]): SegmentRecoveryResult {
-  return { ...r, certificates: r.certificates.map((c) => certificate(c)!) };
+  const stoppedEarly = r.stopReason !== null && !(r.tornTail && r.partialSegments.length <= 1);
+  return {
+    ...r,
+    certificates: r.certificates.map((c) => certificate(c)!),
+    fallbackReason: stoppedEarly ? 'recovery_gap' : null,
+  };
 }
 
 function contents(raw: NativeSegmentContents): SegmentContents {
@@ -240,14 +246,62 @@ export function deleteSegmentSync(path: string | URL): void {
  * @returns `{ result, records }`, records in replay order (epoch, beginSeq, txnId, pageId).
  */
 export async function recoverSegments(dbPath: string | URL, options?: SegmentRecoveryOptions): Promise<SegmentRecovery> {
-  const raw = await native.recoverSegments(checkPath(dbPath, 'dbPath'), recoveryOptions(options));
-  return { result: recoveryResult(raw.result), records: unpackRecords(raw.records) };
+  const p = checkPath(dbPath, 'dbPath');
+  let raw: NativeRecovery;
+  try {
+    raw = await native.recoverSegments(p, recoveryOptions(options));
+  } catch (e) {
+    throw recoveryFailed(p, e);
+  }
+  return recovered(p, raw);
 }
 
 /** Synchronous {@link recoverSegments}. */
 export function recoverSegmentsSync(dbPath: string | URL, options?: SegmentRecoveryOptions): SegmentRecovery {
-  const raw = native.recoverSegmentsSync(checkPath(dbPath, 'dbPath'), recoveryOptions(options));
-  return { result: recoveryResult(raw.result), records: unpackRecords(raw.records) };
+  const p = checkPath(dbPath, 'dbPath');
+  let raw: NativeRecovery;
+  try {
+    raw = native.recoverSegmentsSync(p, recoveryOptions(options));
+  } catch (e) {
+    throw recoveryFailed(p, e);
+  }
+  return recovered(p, raw);
+}
+
+// A recovery that stopped before the end of the log (skipCorrupt, a bad segment that is not a
+// torn tail) has a gap in the durable history it returns: `recovery_gap`.
+function recovered(dbPath: string, raw: NativeRecovery): SegmentRecovery {
+  const result = recoveryResult(raw.result);
+  publishTrace('recovery_finished', () => ({
+    mode: 'conservative',
+    recoveryEpoch: result.epochs.length > 0 ? result.epochs[result.epochs.length - 1] : null,
+    fallbackReason: result.fallbackReason,
+    detail: {
+      dbPath,
+      segmentsRecovered: result.segmentsRecovered,
+      recordsApplied: result.recordsApplied,
+      tornTail: result.tornTail,
+      partialSegments: result.partialSegments,
+      stopReason: result.stopReason,
+    },
+  }));
+  return { result, records: unpackRecords(raw.records) };
+}
+
+// A strict recovery that throws stops early too: a corruption without a more precise reason
+// (certificate_gap, certificate_checksum_mismatch) is a recovery_gap.
+function recoveryFailed(dbPath: string, e: unknown): unknown {
+  const err = e as CodedError & { reason?: string };
+  if (typeof err === 'object' && err !== null && err.code === 'WAL_CORRUPTION' && err.reason === undefined) {
+    err.reason = 'recovery_gap';
+  }
+  const reason = typeof err === 'object' && err !== null && typeof err.reason === 'string' ? reasonFromName(err.reason) : null;
+  publishTrace('recovery_finished', () => ({
+    mode: 'conservative',
+    fallbackReason: reason,
+    detail: { dbPath, error: (err as Error)?.message, code: err?.code },
+  }));
+  return e;
 }
 
 function checkPages(pages: unknown): Map<number, Buffer> {

@@ -2,9 +2,10 @@
 // flusher thread. Durable commits are promises resolved once per epoch.
 import * as path from 'node:path';
 
-import { WalError, argTypeError, fromNative, isWalError } from './errors';
-import { EVENT_CLOSED, EVENT_DURABLE, EVENT_FAILED, native } from './native';
-import type { NativeWalHandle, NativeWalStats } from './native';
+import { WalError, argTypeError, argValueError, fromNative, isWalError } from './errors';
+import type { ParallelWalFallbackReason, ParallelWalOperatingMode } from './control';
+import { EVENT_CLOSED, EVENT_DURABLE, EVENT_FAILED, EVENT_TRACE, native } from './native';
+import type { NativeWalHandle } from './native';
 import {
   type FsyncPolicy,
   type ParallelWalOptions,
@@ -12,7 +13,10 @@ import {
   resolveWalOptions,
   validateFsyncPolicy,
   validateTimeoutMs,
+  nativeControl,
 } from './options';
+import { WalRecordPublisher, reasonFromName, recordsWanted } from './trace';
+import { type ParallelWalStats, toParallelWalStats } from './wal-stats';
 import { type EpochDeferred, EpochWaiters } from './wal-waiters';
 
 /** A transaction's identity: `id` is a u64 != 0, `epoch` a u32. */
@@ -105,6 +109,8 @@ export class ParallelWalCoordinator {
   #intakeClosed = false;
   #closing: Promise<void> | undefined;
   #nativeEvents = 0;
+  #publisher!: WalRecordPublisher;
+  #tracing = false;
 
   /**
    * Opens (or joins, if this process already has it open) the WAL of `dbPath`.
@@ -121,14 +127,20 @@ export class ParallelWalCoordinator {
     this.#options = resolveWalOptions(options);
     this.#dbPath = path.resolve(dbPath);
     const { faultInjection, ...rest } = this.#options;
-    const nativeOptions = { ...rest, startFlusher: startOnOpen, ...(faultInjection ? { faultInjection } : {}) };
+    const nativeOptions = {
+      ...rest,
+      control: nativeControl(rest.control),
+      startFlusher: startOnOpen,
+      ...(faultInjection ? { faultInjection } : {}),
+    };
     try {
-      this.#native = new native.NativeWal(this.#dbPath, nativeOptions, (kind, epoch, code, message, errno) =>
-        this.#onEvent(kind, epoch, code, message, errno),
+      this.#native = new native.NativeWal(this.#dbPath, nativeOptions, (kind, epoch, code, message, errno, items) =>
+        kind === EVENT_TRACE ? this.#onTrace(epoch, items) : this.#onEvent(kind, epoch, code, message, errno),
       );
     } catch (e) {
       throw fromNative(e);
     }
+    this.#initControl();
   }
 
   /** The absolute database path. */
@@ -272,6 +284,7 @@ export class ParallelWalCoordinator {
     const timeoutMs = validateTimeoutMs('options.timeoutMs', options?.timeoutMs, DEFAULT_FLUSH_TIMEOUT_MS);
     const n = this.#native;
     if (n === null) throw closedError('advanceAndFlush');
+    this.#syncTracing();
     if (this.#failure !== undefined) throw this.#failedError(this.#failure.epoch);
     let next: number;
     try {
@@ -324,9 +337,61 @@ export class ParallelWalCoordinator {
     }
   }
 
-  /** Counters of the shared native WAL (appends, epochs, bytes, fsyncs, backpressure...). */
-  stats(): NativeWalStats {
-    return this.#handle('stats').stats();
+  /**
+   * Counters of the shared native WAL: epochs, segments, bytes, fsyncs and fsync latency
+   * percentiles, backpressure and contention events, fallbacks by reason, current mode.
+   */
+  stats(): ParallelWalStats {
+    const n = this.#handle('stats');
+    this.#syncTracing();
+    return toParallelWalStats(n.stats());
+  }
+
+  // ---- control surface (docs/control.md) ----
+
+  /**
+   * Changes the operating mode of the shared WAL at run time. `'conservative'` enters the
+   * conservative fallback with reason `operator_forced` (one lane, no shadow compare);
+   * `'auto'` or `'shadow_compare'` leave any active fallback (publication_mismatch included).
+   * Transitions are published as `fallback_entered` / `fallback_left` trace records.
+   * @throws TypeError `ERR_INVALID_ARG_VALUE` for another value; `WAL_CLOSED`.
+   */
+  setMode(mode: ParallelWalOperatingMode): void {
+    if (mode !== 'auto' && mode !== 'conservative' && mode !== 'shadow_compare') {
+      throw argValueError('mode', "one of 'auto', 'conservative', 'shadow_compare'", mode);
+    }
+    const n = this.#handle('setMode');
+    n.setMode(mode);
+    this.#syncTracing();
+    const state = this.controlState();
+    this.#publisher.onControlChange(state.mode, state.fallbackReason, n.currentEpoch());
+  }
+
+  /** The configured mode, the active fallback (null: none) and the lanes producers use now. */
+  controlState(): { mode: ParallelWalOperatingMode; fallbackReason: ParallelWalFallbackReason | null; fallbackActive: boolean; laneCount: number } {
+    const [mode, reason, laneCount] = this.#handle('controlState').controlState();
+    const fallbackReason = reasonFromName(reason);
+    return { mode: mode as ParallelWalOperatingMode, fallbackReason, fallbackActive: fallbackReason !== null, laneCount };
+  }
+
+  #initControl(): void {
+    const s = this.controlState();
+    this.#publisher = new WalRecordPublisher(this.#options.flushPolicy, s.mode, s.fallbackReason);
+    this.#syncTracing();
+  }
+
+  // Asks the addon to queue epoch items only while someone subscribes. Checked at open, once
+  // per new epoch waited on, on stats()/setMode()/advanceAndFlush() and on every delivery.
+  #syncTracing(): void {
+    const want = recordsWanted();
+    if (want === this.#tracing || this.#native === null) return;
+    this.#tracing = want;
+    this.#native.setTracing(want, this.#options.traceQueueCapacity);
+  }
+
+  #onTrace(dropped: number, items: ArrayBuffer | undefined): void {
+    this.#syncTracing();
+    if (items !== undefined) this.#publisher.onItems(dropped, items);
   }
 
   /**
@@ -421,6 +486,7 @@ export class ParallelWalCoordinator {
     const before = this.#waiters.size;
     const d = this.#waiters.acquire(epoch);
     if (this.#waiters.size > before) {
+      if (this.#tracing !== recordsWanted()) this.#syncTracing();
       this.#ref();
       // Once per epoch (not per commit): ask for this epoch to be sealed and reported.
       this.#native?.requestFlush(epoch);

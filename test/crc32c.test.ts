@@ -1,4 +1,5 @@
 import { crc32c, crc32cImplementation, crc32cImplementations, crc32cWith } from '../lib';
+import { native } from '../lib/native';
 import { catchError } from './helpers';
 
 describe('crc32c', () => {
@@ -62,6 +63,32 @@ describe('crc32c', () => {
     }
     expect(crc32cWith('portable', '123456789')).toBe(0xe3069283);
     expect(crc32cWith('portable', Buffer.from('56789'), crc32cWith('portable', '1234'))).toBe(0xe3069283);
+  });
+
+  test('the internal Uint8Array entry point is safe with any argument', () => {
+    const crc32cU8 = native.crc32cU8 as (data: unknown, initial?: unknown) => number;
+    const bytes = Buffer.from('xx123456789yy').subarray(2, 11);
+    expect(crc32cU8(bytes) >>> 0).toBe(0xe3069283);
+    expect(crc32cU8(Buffer.from('56789'), crc32c('1234')) >>> 0).toBe(0xe3069283);
+    // Wider typed arrays: never reads past the view (their element count is below the byte
+    // length), so the value covers a prefix; the public crc32c() never routes them here.
+    const u32 = new Uint32Array([0x34333231, 0x38373635, 0x39]);
+    expect(crc32cU8(u32) >>> 0).toBe(crc32c(Buffer.from('123')));
+    // Non-typed-array data takes the generic path.
+    expect(crc32cU8(new DataView(bytes.buffer, bytes.byteOffset, 9)) >>> 0).toBe(0xe3069283);
+    const ab = new ArrayBuffer(9);
+    new Uint8Array(ab).set(Buffer.from('123456789'));
+    expect(crc32cU8(ab) >>> 0).toBe(0xe3069283);
+    for (const [args, name, code] of [
+      [[], 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      [['123'], 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      [[{ length: 5 }], 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      [[bytes, -1], 'RangeError', 'ERR_OUT_OF_RANGE'],
+      [[bytes, 'x'], 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+    ] as Array<[unknown[], string, string]>) {
+      const err = catchError(() => crc32cU8(...(args as [unknown, unknown])));
+      expect([err.name, err.code]).toEqual([name, code]);
+    }
   });
 
   test('every supported implementation agrees', () => {

@@ -146,6 +146,8 @@ describe('options', () => {
       fsyncPolicy: 'full',
       formatVersion: 2,
       preparedSegments: true,
+      control: { mode: 'auto' },
+      traceQueueCapacity: 4096,
     });
   });
 

@@ -7,6 +7,7 @@
 // Every (system, size) pair gets its own generated loop function, so V8's call-site feedback
 // stays monomorphic and one system's inlining decisions do not leak into another's numbers.
 const path = require('node:path');
+const v8 = require('node:v8');
 const { median, Table, loadPeer } = require('../harness');
 
 const SIZES = [
@@ -43,32 +44,40 @@ function cpuNs() {
   return (u.user + u.system) * 1e3;
 }
 
-/**
- * Like harness.timeSync, but timed in CPU time of this process (process.cpuUsage, microsecond
- * resolution) instead of wall time: on this shared 2-core machine other jobs deschedule us for
- * whole time slices, which wall time would charge to whatever was being measured. Returns
- * per-iteration ns {median,min,max,samples}.
- */
-function timeCpu(fn, { samples = 11, sampleMs = 40 } = {}) {
+/** Iterations of `fn` that take about `sampleMs` of CPU time. */
+function calibrate(fn, sampleMs) {
   let iterations = 1;
   for (;;) {
     const t0 = cpuNs();
     fn(iterations);
     const dt = (cpuNs() - t0) / 1e6;
     if (dt >= sampleMs / 4 || iterations >= 1 << 30) {
-      iterations = Math.max(1, Math.round((iterations * sampleMs) / Math.max(dt, 0.001)));
-      break;
+      return Math.max(1, Math.round((iterations * sampleMs) / Math.max(dt, 0.001)));
     }
     iterations *= 4;
   }
-  fn(iterations); // warm-up at the final size
-  const ns = [];
+}
+
+/**
+ * Like harness.timeSync, for several competitors at once, timed in CPU time of this process
+ * (process.cpuUsage, microsecond resolution) rather than wall time: on this shared 2-core
+ * machine other jobs deschedule us for whole time slices, which wall time would charge to
+ * whatever was being measured. Samples are interleaved round-robin across the competitors, so a
+ * noisy stretch hits all of them alike instead of whichever happened to run then.
+ * Returns, per competitor, per-iteration ns {median,min,max,samples}.
+ */
+function timeCpuInterleaved(loops, { samples = 11, sampleMs = 40 } = {}) {
+  const iterations = loops.map((fn) => calibrate(fn, sampleMs));
+  loops.forEach((fn, i) => fn(iterations[i])); // warm-up at the final size
+  const ns = loops.map(() => []);
   for (let s = 0; s < samples; s++) {
-    const t0 = cpuNs();
-    fn(iterations);
-    ns.push((cpuNs() - t0) / iterations);
+    loops.forEach((fn, i) => {
+      const t0 = cpuNs();
+      fn(iterations[i]);
+      ns[i].push((cpuNs() - t0) / iterations[i]);
+    });
   }
-  return { median: median(ns), min: Math.min(...ns), max: Math.max(...ns), samples: ns };
+  return ns.map((v) => ({ median: median(v), min: Math.min(...v), max: Math.max(...v), samples: v }));
 }
 
 let loopId = 0;
@@ -137,19 +146,34 @@ function loadSystems(ctx) {
 }
 
 async function run(ctx) {
+  // With both cores busy (other jobs), V8's background compiler thread can lag for a long time
+  // and a pure-JS system then runs unoptimised through a whole measurement. Compiling on the main
+  // thread makes "optimised" deterministic; the generated code is the same.
+  v8.setFlagsFromString('--no-concurrent-recompilation');
+  v8.setFlagsFromString('--no-concurrent-osr');
+  try {
+    await measure(ctx);
+  } finally {
+    v8.setFlagsFromString('--concurrent-recompilation');
+    v8.setFlagsFromString('--concurrent-osr');
+  }
+}
+
+async function measure(ctx) {
   const systems = loadSystems(ctx);
-  const opts = ctx.quick ? { samples: 5, sampleMs: 20 } : { samples: 15, sampleMs: 50 };
+  const opts = ctx.quick ? { samples: 5, sampleMs: 20 } : { samples: 15, sampleMs: 40 };
   const gbps = new CrcTable({ title: 'CRC32C throughput', metric: 'throughput', unit: 'GB/s' });
   const perCall = new CrcTable({ title: 'CRC32C call cost at 64 B', metric: 'time per call', unit: 'ns', higherIsBetter: false });
 
   for (const [label, size] of SIZES) {
     const buf = randomBuffer(size, size);
-    for (const s of systems) {
-      const ns = timeCpu(makeLoop(s.fn, buf), opts);
+    const stats = timeCpuInterleaved(systems.map((s) => makeLoop(s.fn, buf)), opts);
+    systems.forEach((s, i) => {
+      const ns = stats[i];
       // GB/s = bytes per ns; the slowest sample gives the minimum throughput.
       gbps.add(label, s.name, { median: size / ns.median, min: size / ns.max, max: size / ns.min });
       if (size === 64) perCall.add('64 B', s.name, { median: ns.median, min: ns.min, max: ns.max });
-    }
+    });
   }
   const pw = require(path.join(__dirname, '..', '..', 'dist'));
   const impl = pw.crc32cImplementation();
@@ -160,7 +184,7 @@ async function run(ctx) {
   );
   perCall.note('Includes the JS->native call.');
   for (const t of [gbps, perCall]) {
-    t.note(`Timed in process CPU time (${opts.samples} samples of ~${opts.sampleMs} ms each), so time spent descheduled by other jobs is not counted; 1 GB = 10^9 bytes.`);
+    t.note(`Timed in process CPU time (${opts.samples} samples of ~${opts.sampleMs} ms each), interleaved across systems, so time spent descheduled by other jobs is not counted; 1 GB = 10^9 bytes.`);
   }
   ctx.tables.push(gbps, perCall);
 }

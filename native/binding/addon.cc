@@ -2,6 +2,7 @@
 // (worker_threads) lives in instance data, never in statics.
 #include <napi.h>
 
+#include "control_binding.h"
 #include "crc32c_binding.h"
 #include "segment_binding.h"
 #include "wal_binding.h"
@@ -12,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterCrc32c(env, exports);
   RegisterSegments(env, exports);
   RegisterWal(env, exports);
+  RegisterControl(env, exports);
   return exports;
 }
 

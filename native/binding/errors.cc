@@ -10,6 +10,7 @@ const char* JsErrorCode(Status::Code code) {
     case Status::Code::kInvalidArgument: return "ERR_INVALID_ARG_VALUE";
     case Status::Code::kCorruption: return "WAL_CORRUPTION";
     case Status::Code::kCertificateGap: return "WAL_CORRUPTION";
+    case Status::Code::kCheckpointConflict: return "WAL_LOCKED";
     case Status::Code::kIoError: return "WAL_IO";
     case Status::Code::kNotFound: return "WAL_IO";
     case Status::Code::kAlreadyExists: return "WAL_IO";
@@ -32,6 +33,12 @@ Napi::Error StatusToError(Napi::Env env, const Status& status) {
   if (status.sys_errno() != 0) obj.Set("errno", Napi::Number::New(env, status.sys_errno()));
   if (status.code() == Status::Code::kCertificateGap) {
     obj.Set("reason", Napi::String::New(env, "certificate_gap"));
+  } else if (status.code() == Status::Code::kCheckpointConflict) {
+    obj.Set("reason", Napi::String::New(env, "checkpoint_conflict"));
+  } else if (status.code() == Status::Code::kCorruption &&
+             message.find("certificate checksum mismatch") != std::string::npos) {
+    // segment_codec.cc's message for a v2 certificate whose CRC32C does not match.
+    obj.Set("reason", Napi::String::New(env, "certificate_checksum_mismatch"));
   }
   return error;
 }

@@ -15,6 +15,7 @@
 
 #include "../core/file_system.h"
 #include "../core/segment.h"
+#include "control_binding.h"
 #include "errors.h"
 #include "segment_convert.h"
 
@@ -182,7 +183,10 @@ struct DeleteSegmentOp {
   std::string path;
   explicit DeleteSegmentOp(const Napi::CallbackInfo& info)
       : path(segbind::ParsePath(info[0], "path")) {}
-  Status Run() { return DeleteSegment(Fs(), path); }
+  Status Run() {
+    PWAL_RETURN_IF_ERROR(CheckNoOpenWal(DbPathOfSegment(path), "deleteSegment"));
+    return DeleteSegment(Fs(), path);
+  }
   Napi::Value ToJs(Napi::Env env) { return env.Undefined(); }
 };
 
@@ -197,6 +201,9 @@ struct RecoverSegmentsOp {
       : db_path(segbind::ParsePath(info[0], "dbPath")),
         options(segbind::ParseRecoveryOptions(info[1], "options")) {}
   Status Run() {
+    if (options.delete_after_recovery || options.discard_torn_tail) {
+      PWAL_RETURN_IF_ERROR(CheckNoOpenWal(db_path, "recoverSegments"));
+    }
     PWAL_RETURN_IF_ERROR(RecoverSegments(Fs(), db_path, options, &result, &records));
     segbind::PackRecords(&records, &packed);
     return Status::OK();
@@ -225,7 +232,10 @@ struct CleanupSegmentsOp {
   size_t count = 0;
   explicit CleanupSegmentsOp(const Napi::CallbackInfo& info)
       : db_path(segbind::ParsePath(info[0], "dbPath")) {}
-  Status Run() { return CleanupSegments(Fs(), db_path, &count); }
+  Status Run() {
+    PWAL_RETURN_IF_ERROR(CheckNoOpenWal(db_path, "cleanupSegments"));
+    return CleanupSegments(Fs(), db_path, &count);
+  }
   Napi::Value ToJs(Napi::Env env) { return Napi::Number::New(env, static_cast<double>(count)); }
 };
 

@@ -6,6 +6,7 @@
 
 #include "../core/failing_file_system.h"
 #include "../core/wal.h"
+#include "control_binding.h"
 #include "errors.h"
 #include "wal_args.h"
 #include "wal_events.h"
@@ -45,6 +46,10 @@ class NativeWal : public Napi::ObjectWrap<NativeWal> {
   Napi::Value Failure(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  // Control surface (below Stats).
+  Napi::Value SetMode(const Napi::CallbackInfo& info);
+  Napi::Value ControlState(const Napi::CallbackInfo& info);
+  Napi::Value SetTracing(const Napi::CallbackInfo& info);
 
  private:
   static void CleanupHook(void* arg);
@@ -123,6 +128,10 @@ bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
                                                                                : PrepareMode::kAuto;
   Napi::Value start = o.Get("startFlusher");
   out->start_flusher = start.IsBoolean() ? start.As<Napi::Boolean>().Value() : false;
+  Napi::Value control = o.Get("control");
+  if (control.IsObject() && !ParseControlOptions(env, control.As<Napi::Object>(), &out->control)) {
+    return false;
+  }
   Napi::Value fi = o.Get("faultInjection");
   if (fi.IsObject()) {
     // Test-only: a FailingFileSystem over the default one. It must outlive the Wal, which the
@@ -561,7 +570,64 @@ Napi::Value NativeWal::Stats(const Napi::CallbackInfo& info) {
   set("preparedFiles", s.prepared_files);
   set("preparedPublishes", s.prepared_publishes);
   if (wal_env_ != nullptr) set("envOpenHandles", wal_env_->open_handles);
+  // Control surface.
+  o.Set("mode", Napi::String::New(env, WalModeName(static_cast<WalMode>(s.mode))));
+  o.Set("fallbackReason", Napi::String::New(env, FallbackReasonName(static_cast<FallbackReason>(s.fallback_reason))));
+  set("laneCount", s.lane_count);
+  Napi::Object fallbacks = Napi::Object::New(env);
+  for (size_t i = 1; i < kFallbackReasonCount; ++i) {
+    fallbacks.Set(FallbackReasonName(static_cast<FallbackReason>(i)),
+                  Napi::Number::New(env, static_cast<double>(s.fallbacks[i])));
+  }
+  o.Set("fallbacks", fallbacks);
+  set("shadowClean", s.shadow_clean);
+  set("shadowDiverged", s.shadow_diverged);
+  Napi::Object lat = Napi::Object::New(env);
+  lat.Set("count", Napi::Number::New(env, static_cast<double>(s.fsync_count)));
+  lat.Set("p50", Napi::Number::New(env, static_cast<double>(s.fsync_p50_ns)));
+  lat.Set("p99", Napi::Number::New(env, static_cast<double>(s.fsync_p99_ns)));
+  lat.Set("max", Napi::Number::New(env, static_cast<double>(s.fsync_max_ns)));
+  o.Set("fsyncLatencyNs", lat);
   return o;
+}
+
+// setMode(mode) -> the fallback reason active before the call ("none" if none).
+Napi::Value NativeWal::SetMode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Wal* wal = wal_or_throw(env);
+  if (wal == nullptr) return env.Undefined();
+  WalMode mode;
+  if (!info[0].IsString() || !ParseWalMode(info[0].As<Napi::String>().Utf8Value(), &mode)) {
+    ThrowArgRange(env, "mode", "must be 'auto', 'conservative' or 'shadow_compare'");
+    return env.Undefined();
+  }
+  return Napi::String::New(env, FallbackReasonName(wal->SetMode(mode)));
+}
+
+// controlState() -> [mode, fallbackReason, laneCount]
+Napi::Value NativeWal::ControlState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Wal* wal = wal_or_throw(env);
+  if (wal == nullptr) return env.Undefined();
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::String::New(env, WalModeName(wal->Mode())));
+  out.Set(1u, Napi::String::New(env, FallbackReasonName(wal->ActiveFallback())));
+  out.Set(2u, Napi::Number::New(env, wal->EffectiveLaneCount()));
+  return out;
+}
+
+// setTracing(on, capacity): queue every epoch event for kEventTrace delivery (only while a
+// diagnostics_channel subscriber exists). A full queue drops items: controller evidence lost.
+Napi::Value NativeWal::SetTracing(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!wal_ || !channel_) return env.Undefined();
+  const bool on = info[0].ToBoolean().Value();
+  const uint32_t capacity = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 4096;
+  std::weak_ptr<Wal> weak = wal_;
+  channel_->SetTracing(on, capacity, [weak] {
+    if (auto w = weak.lock()) w->CountFallback(FallbackReason::kControllerEvidenceLost);
+  });
+  return env.Undefined();
 }
 
 void NativeWal::Register(Napi::Env env, Napi::Object exports) {
@@ -582,6 +648,9 @@ void NativeWal::Register(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&NativeWal::Failure>("failure"),
           InstanceMethod<&NativeWal::Close>("close"),
           InstanceMethod<&NativeWal::Stats>("stats"),
+          InstanceMethod<&NativeWal::SetMode>("setMode"),
+          InstanceMethod<&NativeWal::ControlState>("controlState"),
+          InstanceMethod<&NativeWal::SetTracing>("setTracing"),
       },
       wal_env);
   // The per-env state dies with the constructor function (environment teardown).

@@ -1,6 +1,7 @@
 #include "wal_events.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "errors.h"
 
@@ -31,9 +32,56 @@ std::shared_ptr<WalEventChannel> WalEventChannel::Create(napi_env env, napi_valu
   return channel;
 }
 
+TraceItem PackTraceItem(const DurableEvent& ev) {
+  TraceItem t{};
+  t[0] = static_cast<double>(ev.epoch);
+  t[1] = ev.durable_epoch ? static_cast<double>(*ev.durable_epoch) : -1.0;
+  t[2] = static_cast<double>(static_cast<int>(ev.trigger));
+  t[3] = static_cast<double>(ev.records);
+  t[4] = static_cast<double>(ev.bytes_written);
+  t[5] = static_cast<double>(ev.attempts);
+  t[6] = static_cast<double>(ev.write_ns);
+  t[7] = static_cast<double>(ev.fsync_ns);
+  t[8] = static_cast<double>(ev.batch_bytes);
+  t[9] = static_cast<double>(ev.oldest_pending_ns);
+  t[10] = ev.waiters ? 1 : 0;
+  t[11] = static_cast<double>(ev.prev_write_ns);
+  t[12] = ev.shadow_verdict;
+  t[13] = ev.fallback_reason;
+  t[14] = ev.mode;
+  t[15] = ev.lanes;
+  t[16] = static_cast<double>(ev.overflow_batches);
+  t[17] = ev.failed ? 1 : 0;
+  t[18] = static_cast<double>(ev.contention_delta);
+  t[19] = ev.fallback_active ? 1 : 0;
+  t[20] = ev.lane_count;
+  t[21] = ev.has_seq ? 1 : 0;
+  std::memcpy(&t[22], &ev.commit_seq_lo, 8);
+  std::memcpy(&t[23], &ev.commit_seq_hi, 8);
+  return t;
+}
+
+void WalEventChannel::SetTracing(bool on, size_t capacity, std::function<void()> on_lost) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tracing_ = on;
+  trace_capacity_ = capacity == 0 ? 1 : capacity;
+  on_lost_ = std::move(on_lost);
+  if (!on) trace_.clear();
+}
+
 void WalEventChannel::OnDurableEvent(const DurableEvent& ev) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!open_ || tsfn_ == nullptr) return;
+  bool trace_news = false;
+  if (tracing_ && !ev.closed) {
+    if (trace_.size() < trace_capacity_) {
+      trace_.push_back(PackTraceItem(ev));
+    } else {
+      if (trace_dropped_ == 0 && on_lost_) on_lost_();
+      ++trace_dropped_;
+    }
+    trace_news = true;
+  }
   if (ev.durable_epoch.has_value()) {
     durable_ = std::max<int64_t>(durable_, static_cast<int64_t>(*ev.durable_epoch));
   }
@@ -48,7 +96,7 @@ void WalEventChannel::OnDurableEvent(const DurableEvent& ev) {
   const bool durable_news = waiting_ && durable_ > delivered_durable_;
   const bool failure_news = failed_ && !failure_delivered_;
   const bool closed_news = closed_ && !closed_delivered_;
-  if (durable_news || failure_news || closed_news) PostLocked();
+  if (durable_news || failure_news || closed_news || trace_news) PostLocked();
 }
 
 void WalEventChannel::PostLocked() {
@@ -102,9 +150,14 @@ void WalEventChannel::CallJs(napi_env env, napi_value js_cb, void* context, void
   uint64_t failed_epoch = 0;
   std::string code, message;
   int err = 0;
+  std::vector<TraceItem> trace;
+  uint64_t dropped = 0;
   {
     std::lock_guard<std::mutex> lock(self->mu_);
     self->call_pending_ = false;
+    trace.swap(self->trace_);
+    dropped = self->trace_dropped_;
+    self->trace_dropped_ = 0;
     durable = self->durable_;
     send_durable = durable > self->delivered_durable_;
     if (send_durable) self->delivered_durable_ = durable;
@@ -146,6 +199,28 @@ void WalEventChannel::CallJs(napi_env env, napi_value js_cb, void* context, void
     }
     return true;
   };
+  if (!trace.empty() || dropped > 0) {
+    // kEventTrace(dropped, undefined, undefined, undefined, ArrayBuffer of packed items).
+    napi_value argv[6];
+    napi_create_int32(env, kEventTrace, &argv[0]);
+    napi_create_double(env, static_cast<double>(dropped), &argv[1]);
+    argv[2] = argv[3] = argv[4] = undefined;
+    void* data = nullptr;
+    const size_t bytes = trace.size() * sizeof(TraceItem);
+    napi_create_arraybuffer(env, bytes, &data, &argv[5]);
+    if (bytes > 0 && data != nullptr) std::memcpy(data, trace.data(), bytes);
+    napi_value result;
+    if (napi_call_function(env, undefined, js_cb, 6, argv, &result) != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value exc;
+        napi_get_and_clear_last_exception(env, &exc);
+        napi_fatal_exception(env, exc);
+      }
+      return;
+    }
+  }
   if (send_durable && !call(kEventDurable, static_cast<double>(durable), false)) return;
   if (send_failure && !call(kEventFailed, static_cast<double>(failed_epoch), true)) return;
   if (send_closed) call(kEventClosed, static_cast<double>(durable), false);

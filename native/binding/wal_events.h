@@ -16,7 +16,10 @@
 
 #include <node_api.h>
 
+#include <array>
 #include <cstdint>
+#include <functional>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,7 +29,13 @@
 namespace pwal {
 
 // Event kinds passed to the JS callback (kind, epoch, code?, message?, errno?).
-enum WalEventKind : int { kEventDurable = 0, kEventFailed = 1, kEventClosed = 2 };
+enum WalEventKind : int { kEventDurable = 0, kEventFailed = 1, kEventClosed = 2, kEventTrace = 3 };
+
+// One epoch's trace fields, packed as doubles (u64 commit seqs bit-copied: read them through a
+// BigUint64Array over the same buffer). Layout shared with lib/trace.ts (TRACE_FIELDS).
+constexpr size_t kTraceFields = 24;
+using TraceItem = std::array<double, kTraceFields>;
+TraceItem PackTraceItem(const DurableEvent& ev);
 
 class WalEventChannel : public std::enable_shared_from_this<WalEventChannel> {
  public:
@@ -48,6 +57,11 @@ class WalEventChannel : public std::enable_shared_from_this<WalEventChannel> {
   // JS thread; idempotent. Stops posting and releases the TSFN (its finalizer runs later on
   // this thread, or at env teardown).
   void Shutdown();
+
+  // JS thread. Tracing on: every epoch event is also queued (up to `capacity` items; beyond
+  // that items are dropped and counted, and `on_lost` is called once per overflow episode)
+  // and delivered as kEventTrace batches. Off: nothing is queued (the default).
+  void SetTracing(bool on, size_t capacity, std::function<void()> on_lost);
 
   // Sticky failure seen by this channel (JS thread or any).
   bool failure(uint64_t* epoch, std::string* code, std::string* message, int* err) const;
@@ -72,6 +86,11 @@ class WalEventChannel : public std::enable_shared_from_this<WalEventChannel> {
   int failed_errno_ = 0;
   bool closed_ = false;            // guarded by mu_
   bool closed_delivered_ = false;  // guarded by mu_
+  bool tracing_ = false;           // guarded by mu_
+  size_t trace_capacity_ = 4096;   // guarded by mu_
+  std::vector<TraceItem> trace_;   // guarded by mu_
+  uint64_t trace_dropped_ = 0;     // guarded by mu_
+  std::function<void()> on_lost_;  // guarded by mu_
 };
 
 }  // namespace pwal

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace pwal {
 
@@ -9,7 +10,7 @@ bool ParseFailOp(const std::string& name, FailOp* out) {
   static const std::pair<const char*, FailOp> kOps[] = {
       {"none", FailOp::kNone},     {"open", FailOp::kOpen},       {"write", FailOp::kWrite},
       {"sync", FailOp::kSync},     {"rename", FailOp::kRename},   {"dirsync", FailOp::kDirSync},
-      {"close", FailOp::kClose},
+      {"close", FailOp::kClose},   {"corrupt", FailOp::kCorrupt},
   };
   for (const auto& [n, op] : kOps) {
     if (name == n) {
@@ -29,6 +30,7 @@ const char* FailOpName(FailOp op) {
     case FailOp::kRename: return "rename";
     case FailOp::kDirSync: return "dirsync";
     case FailOp::kClose: return "close";
+    case FailOp::kCorrupt: return "corrupt";
   }
   return "unknown";
 }
@@ -42,10 +44,25 @@ class FailingWritableFile : public WritableFile {
 
   Status Append(const uint8_t* data, size_t n) override {
     PWAL_RETURN_IF_ERROR(fs_->MaybeFail(FailOp::kWrite, "write " + path_));
+    if (n > 0 && fs_->MaybeCorrupt()) {
+      std::vector<uint8_t> copy(data, data + n);
+      copy[n / 2] ^= 0x01;
+      return base_->Append(copy.data(), n);
+    }
     return base_->Append(data, n);
   }
   Status AppendV(const uint8_t* const* bufs, const size_t* lens, size_t count) override {
     PWAL_RETURN_IF_ERROR(fs_->MaybeFail(FailOp::kWrite, "writev " + path_));
+    size_t total = 0;
+    for (size_t i = 0; i < count; ++i) total += lens[i];
+    if (total > 0 && fs_->MaybeCorrupt()) {
+      // Flip one bit in the middle of the gathered bytes.
+      std::vector<uint8_t> copy;
+      copy.reserve(total);
+      for (size_t i = 0; i < count; ++i) copy.insert(copy.end(), bufs[i], bufs[i] + lens[i]);
+      copy[total / 2] ^= 0x01;
+      return base_->Append(copy.data(), copy.size());
+    }
     return base_->AppendV(bufs, lens, count);
   }
   Status Sync(SyncMode mode) override {
@@ -97,6 +114,19 @@ Status FailingFileSystem::MaybeFail(FailOp op, const std::string& what) {
   }
   failures_.fetch_add(1);
   return Status::IoError(what + ": injected failure: " + std::strerror(err), err);
+}
+
+bool FailingFileSystem::MaybeCorrupt() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    ++counts_[static_cast<int>(FailOp::kCorrupt)];
+    if (spec_.op != FailOp::kCorrupt) return false;
+    ++armed_calls_;
+    const bool hit = armed_calls_ == spec_.nth || (spec_.persistent && armed_calls_ > spec_.nth);
+    if (!hit) return false;
+  }
+  failures_.fetch_add(1);
+  return true;
 }
 
 Status FailingFileSystem::NewWritableFile(const std::string& path,

@@ -24,6 +24,7 @@ enum class FailOp {
   kRename,    // RenameNoReplace
   kDirSync,   // SyncDir
   kClose,     // WritableFile::Close
+  kCorrupt,   // WritableFile::Append / AppendV succeed but one byte written is flipped
 };
 // "open" / "write" / "sync" / "rename" / "dirsync" / "close" -> FailOp; false if unknown.
 bool ParseFailOp(const std::string& name, FailOp* out);
@@ -60,6 +61,10 @@ class FailingFileSystem : public FileSystem {
 
   // Internal: counts a call of op and returns the injected error if it must fail.
   Status MaybeFail(FailOp op, const std::string& what);
+  // Internal: counts a write for the kCorrupt fault; true when this write must be corrupted
+  // (the bytes reach the base file system with one bit flipped, and the call reports success:
+  // a silent corruption, what shadow compare exists to catch).
+  bool MaybeCorrupt();
 
  private:
   FileSystem* base_;

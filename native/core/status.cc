@@ -17,6 +17,7 @@ const char* StatusCodeName(Status::Code code) {
     case Status::Code::kClosed: return "Closed";
     case Status::Code::kAlreadyExists: return "AlreadyExists";
     case Status::Code::kCertificateGap: return "CertificateGap";
+    case Status::Code::kCheckpointConflict: return "CheckpointConflict";
   }
   return "Unknown";
 }

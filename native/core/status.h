@@ -21,6 +21,7 @@ class Status {
     kClosed,           // the WAL was closed: WAL_CLOSED
     kAlreadyExists,    // refused to replace an existing segment: WAL_IO with EEXIST
     kCertificateGap,   // the certificate chain skips an epoch: WAL_CORRUPTION
+    kCheckpointConflict,  // deleting segments an open WAL's chain needs: WAL_LOCKED
   };
 
   Status() = default;
@@ -35,6 +36,7 @@ class Status {
   static Status Closed(std::string m) { return Status(Code::kClosed, std::move(m)); }
   static Status AlreadyExists(std::string m, int err = 17) { return Status(Code::kAlreadyExists, std::move(m), err); }
   static Status CertificateGap(std::string m) { return Status(Code::kCertificateGap, std::move(m)); }
+  static Status CheckpointConflict(std::string m) { return Status(Code::kCheckpointConflict, std::move(m)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -144,7 +144,11 @@ std::string CanonicalWalPath(const std::string& db_path) {
 Wal::Wal(std::string db_path, const WalOptions& options)
     : db_path_(std::move(db_path)), options_(options) {
   fs_ = options_.fs != nullptr ? options_.fs : FileSystem::Default();
+  prep_fs_ = fs_;  // preparation I/O is not publication: kept out of the fsync histogram
+  timing_fs_ = std::make_unique<TimingFileSystem>(fs_);
+  fs_ = timing_fs_.get();
   fsync_ = options_.fsync;
+  InitControl();
 }
 
 Status Wal::Open(const std::string& db_path, const WalOptions& options,
@@ -270,6 +274,7 @@ Status Wal::Submit(size_t slot, const SubmitBatch& batch, uint64_t* epoch) {
     }
     if (f.db_size_if_commit > db_size) db_size = f.db_size_if_commit;
   }
+  slot = RouteSlot(slot, batch);
 
   // Reused per thread: Append moves the records out and leaves the vector empty, so steady
   // state allocates only the images.
@@ -553,10 +558,10 @@ bool Wal::PrepareRound(std::unique_lock<std::mutex>& lock) {
   if (prep_pool_.size() < need || !stale.empty()) {
     const size_t make = prep_pool_.size() < need ? std::min(kPrepareBatch, std::max(need, ahead) - prep_pool_.size()) : 0;
     lock.unlock();
-    for (const std::string& p : stale) fs_->DeleteFile(p);
+    for (const std::string& p : stale) prep_fs_->DeleteFile(p);
     std::vector<std::string> made;
     Status st;
-    if (make > 0) st = CreatePreparedTemps(fs_, db_path_, size, mode, make, &made);
+    if (make > 0) st = CreatePreparedTemps(prep_fs_, db_path_, size, mode, make, &made);
     lock.lock();
     for (std::string& t : made) prep_pool_.emplace_back(std::move(t), size);
     if (!st.ok()) prep_failed_ = true;
@@ -571,9 +576,9 @@ bool Wal::PrepareRound(std::unique_lock<std::mutex>& lock) {
         prep_named_.empty() ? prep_floor_ : std::max(prep_floor_, prep_named_.rbegin()->first + 1);
     auto [temp, psize] = prep_pool_.back();
     prep_pool_.pop_back();
-    Status st = NamePreparedSegment(fs_, temp, db_path_, target);
+    Status st = NamePreparedSegment(prep_fs_, temp, db_path_, target);
     if (!st.ok()) {
-      fs_->DeleteFile(temp);
+      prep_fs_->DeleteFile(temp);
       prep_failed_ = true;
       break;
     }
@@ -583,7 +588,7 @@ bool Wal::PrepareRound(std::unique_lock<std::mutex>& lock) {
   if (named) {
     did = true;
     lock.unlock();
-    Status st = fs_->SyncDir(DirName(SegmentPath(db_path_, 0)), SyncMode::kFull);
+    Status st = prep_fs_->SyncDir(DirName(SegmentPath(db_path_, 0)), SyncMode::kFull);
     lock.lock();
     // Every file named above was named before this sync began (only this round names files;
     // rounds never overlap: the preparer thread, or the flush cycle under the gate).
@@ -644,6 +649,7 @@ Status Wal::FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force
                              bool* had_work) {
   if (had_work != nullptr) *had_work = false;
   if (coord_->failed()) return coord_->FailureStatus();
+  const int64_t oldest_pending_ns = first_pending_ns_.load(std::memory_order_relaxed);
   const bool fallback = coord_->AnyFallbackLatched();
   // This seal satisfies every seal request made so far (they were for epochs <= the one sealed
   // now); clearing it before advancing keeps a request that raced with the flusher's wake-up
@@ -672,6 +678,7 @@ Status Wal::FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force
   ev.trigger = trigger;
   ev.records = batch.records.size();
   ev.fallback_active = fallback;
+  AnnotateEvent(batch, oldest_pending_ns, notify, &ev);
 
   if (batch.records.empty()) {
     // An epoch with no records is durable without a file (a file prepared for it is an orphan).
@@ -702,7 +709,7 @@ Status Wal::FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force
   PreparedFile prepared;
   const bool use_prepared =
       ClaimPrepared(e, true, &prepared) && options_.format_version == kSegmentFormatV2;
-  Status st = PublishWithRetries(batch, wo, use_prepared ? &prepared : nullptr, &res, &attempts);
+  Status st = PublishChecked(e, batch, wo, use_prepared ? &prepared : nullptr, &res, &attempts, &ev);
   const uint64_t write_ns = static_cast<uint64_t>(NowNs() - t0);
   // The records left memory with `batch`; free the lanes (and any fallback latch).
   coord_->CompleteEpoch(e);
@@ -1008,6 +1015,7 @@ WalStats Wal::Stats() const {
     s.overflow_appends += pool.slot(i).overflow_appends();
     s.fallback_entries += pool.slot(i).fallback_entries();
   }
+  FillControlStats(&s);
   return s;
 }
 

@@ -41,6 +41,7 @@
 #include "per_core_buffer.h"
 #include "segment.h"
 #include "status.h"
+#include "wal_control.h"
 #include "wal_record.h"
 
 namespace pwal {
@@ -86,6 +87,7 @@ struct WalOptions {
   PublishFn publish;                 // tests only; empty = WriteSegment on fs
   PrepareMode prepare = PrepareMode::kAuto;
   uint32_t prepare_ahead = 8;        // prepared files kept named ahead of the current epoch
+  WalControlOptions control;         // mode, lanes, batch limit, shadow sampling (wal_control.h)
 };
 
 // Why the flusher sealed an epoch (the adaptive policy's decision, for decision records).
@@ -120,6 +122,22 @@ struct DurableEvent {
   uint32_t attempts = 0;         // publish attempts (1 = first write succeeded)
   uint64_t write_ns = 0;         // publish duration (encode + write + fsync + rename + dirsync)
   bool fallback_active = false;
+  // Control/trace fields (filled by AnnotateEvent/PublishChecked; cheap counters only).
+  uint8_t mode = 0;                 // WalMode configured when the epoch was sealed
+  uint8_t fallback_reason = 0;      // FallbackReason active after the cycle (0: none)
+  uint8_t shadow_verdict = 0;       // ShadowVerdict of this epoch's segment
+  uint32_t lanes = 0;               // slots that contributed records
+  uint32_t lane_count = 0;          // routing lanes in force
+  uint64_t batch_bytes = 0;         // accounted bytes sealed (48 per record + images)
+  uint64_t oldest_pending_ns = 0;   // age of the oldest pending record at the seal (0: none)
+  uint64_t prev_write_ns = 0;       // publish time of the previous segment
+  uint64_t fsync_ns = 0;            // time spent in fsync/dir sync during this publish
+  uint64_t overflow_batches = 0;    // batches routed to lane 0 by max_parallel_commit_bytes
+  uint64_t contention_delta = 0;    // slot lock contention since the previous seal
+  bool waiters = false;             // a waiter asked for this transition
+  bool has_seq = false;
+  uint64_t commit_seq_lo = 0;
+  uint64_t commit_seq_hi = 0;
 };
 
 using DurableListener = std::function<void(const DurableEvent&)>;
@@ -145,6 +163,17 @@ struct WalStats {
   // Recent publish latencies in nanoseconds (newest last, at most 256).
   std::vector<uint64_t> write_latency_ns;
   std::vector<uint64_t> epoch_records;  // records per recent non-empty epoch (at most 256)
+  // Control (wal_control.cc).
+  uint8_t mode = 0;                 // WalMode configured
+  uint8_t fallback_reason = 0;      // FallbackReason active (0: none)
+  uint32_t lane_count = 0;
+  uint64_t fallbacks[kFallbackReasonCount] = {};  // entries by reason (index 0 unused)
+  uint64_t shadow_clean = 0;
+  uint64_t shadow_diverged = 0;
+  uint64_t fsync_count = 0;         // timed file and directory syncs
+  uint64_t fsync_p50_ns = 0;
+  uint64_t fsync_p99_ns = 0;
+  uint64_t fsync_max_ns = 0;
 };
 
 struct SubmitFrame {
@@ -241,6 +270,22 @@ class Wal {
   // Internal access for tests.
   EpochCoordinator* coordinator() { return coord_.get(); }
 
+  // ---- control surface (wal_control.cc) ----
+  // Sets the configured mode. kConservative enters the fallback with kOperatorForced (unless
+  // a fallback is already active); kAuto/kShadowCompare leave any active fallback. Returns
+  // the fallback reason active before the call. Any thread.
+  FallbackReason SetMode(WalMode mode);
+  WalMode Mode() const;
+  FallbackReason ActiveFallback() const;
+  // Enters the fallback for `reason` (counted; a no-op if one is already active, except that
+  // the entry is still counted). Any thread.
+  void EnterFallback(FallbackReason reason);
+  // Counts a fallback event that does not change the mode (lane_overflow per batch,
+  // controller_evidence_lost, checkpoint_conflict). Any thread.
+  void CountFallback(FallbackReason reason);
+  // Lanes producers are routed to now (1 while conservative).
+  uint32_t EffectiveLaneCount() const;
+
  private:
   Wal(std::string db_path, const WalOptions& options);
   struct Listener;
@@ -269,12 +314,26 @@ class Wal {
   void NoteSegmentSize(uint64_t bytes);
   void DropPreparedFiles();  // Close: delete every prepared file and pool temporary
   void Dispatch(const DurableEvent& ev);
+  // Control hooks (wal_control.cc).
+  size_t RouteSlot(size_t slot, const SubmitBatch& batch);
+  Status PublishChecked(uint64_t epoch, const EpochBatch& batch, const SegmentWriteOptions& options,
+                        const PreparedFile* prepared, SegmentWriteResult* result,
+                        uint32_t* attempts, DurableEvent* ev);
+  ShadowVerdict ShadowCompareSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
+                                     const std::string& path);
+  void AnnotateEvent(const EpochBatch& batch, int64_t oldest_pending_ns, bool waiters,
+                     DurableEvent* ev);
+  void FillControlStats(WalStats* s) const;
+  void InitControl();
   void WakeFlusher();
   bool HasPendingWork() const;
 
   const std::string db_path_;
   WalOptions options_;
   FileSystem* fs_;
+  std::unique_ptr<TimingFileSystem> timing_fs_;  // wraps the configured fs; fs_ points at it
+  FileSystem* prep_fs_ = nullptr;                // the configured fs (preparation I/O, untimed)
+  WalControlState control_;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<EpochCoordinator> coord_;
 

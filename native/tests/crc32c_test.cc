@@ -81,17 +81,20 @@ TEST_P(Crc32cImplTest, LargeInputsMatchPortable) {
 }
 
 // The accelerated implementations switch strategy at fixed sizes: SSE4.2 three-way blocks of
-// 48, 192, 1536 and 12288 bytes; the AVX-512 fused loop from 3 iterations of 376 bytes, with
-// 256-byte vector steps, three 40-byte scalar streams per iteration and a remainder. Every length
-// within +-24 of each threshold (and of sums of them) must agree with the portable code, at
-// several alignments and with a non-zero initial value.
+// 48, 192, 1536 and 12288 bytes; AVX-512 folding alone from 512 bytes (256-byte steps, then
+// 64-byte steps, then SSE4.2), and the fused loop from 16 iterations of 376 bytes (256-byte
+// vector steps, three 40-byte scalar streams per iteration, a remainder). Every length within
+// +-24 of each threshold (and of sums of them) must agree with the portable code, at several
+// alignments and with random initial values.
 TEST_P(Crc32cImplTest, LengthsAroundThresholds) {
   std::mt19937_64 rng(11);
   std::vector<uint8_t> buf = testing::RandomBytes(&rng, 70000);
   std::vector<size_t> bases = {8,    16,   48,   96,   144,  192,   240,   384,   576,
                                1128, 1536, 1576, 1880, 3072, 12288, 24576, 12288 + 1536 + 192 + 48,
                                65536};
-  for (size_t m = 1; m <= 12; ++m) bases.push_back(376 * m);
+  for (size_t m = 1; m <= 20; ++m) bases.push_back(376 * m);
+  for (size_t m = 2; m <= 24; ++m) bases.push_back(256 * m);
+  for (size_t m = 2; m <= 7; ++m) bases.push_back(512 + 64 * m);
   for (size_t base : bases) {
     for (size_t len = base > 24 ? base - 24 : 0; len <= base + 24; ++len) {
       for (size_t align : {size_t{0}, size_t{3}, size_t{8}, size_t{61}}) {
