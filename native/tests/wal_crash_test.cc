@@ -296,5 +296,41 @@ TEST(WalPrepared, SyncFailureOfAPreparedFileRewritesTheEpochIntoANewFile) {
   }
 }
 
+
+// An I/O error while preparing only stops preparation: later epochs go through new files, and
+// nothing prepared is left behind after close.
+TEST(WalPrepared, PreparationFailureFallsBackToNewFiles) {
+  FaultInjectingFileSystem fs;
+  fs.MakeDir("/db");
+  WalOptions o;
+  o.slot_count = 1;
+  o.fs = &fs;
+  o.start_flusher = false;
+  o.prepare = PrepareMode::kInline;
+  std::shared_ptr<Wal> wal;
+  ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
+  std::map<uint64_t, Commit> submitted;
+  std::set<uint64_t> acked;
+  for (uint64_t txn = 1; txn <= 4; ++txn) {
+    Commit c{txn, {1}, 64};
+    submitted[txn] = c;
+    uint64_t e;
+    ASSERT_TRUE(SubmitCommit(wal.get(), 0, c, &e).ok());
+    // Epoch 0 publishes through a new file (one rename); the next rename is the preparer's.
+    if (txn == 1) fs.FailNth(FaultInjectingFileSystem::Op::kRename, 2, EIO);
+    ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok()) << txn;
+    acked.insert(txn);
+  }
+  WalStats s = wal->Stats();
+  EXPECT_EQ(s.prepared_publishes, 0u);
+  EXPECT_EQ(s.write_failures, 0u);
+  ASSERT_TRUE(wal->Close().ok());
+  for (const std::string& name : fs.Names("/db")) {
+    EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
+  }
+  fs.PowerLoss(Tear::kGarbage, 3);
+  CheckRecovery(&fs, submitted, acked, "after a failed preparation");
+}
+
 }  // namespace
 }  // namespace pwal
