@@ -175,6 +175,7 @@ struct RecoveryResult {
   std::vector<std::string> partial_segments;  // not applied (skip_corrupt, or a torn tail)
   std::vector<CommitCertificate> certificates;
   bool torn_tail = false;          // the last segment was torn by a crash (reported, not fatal)
+  uint64_t unwritten_skipped = 0;  // unwritten prepared files skipped before the stop point
   std::string stop_reason;         // why recovery stopped early, empty when it read everything
 };
 

@@ -47,6 +47,7 @@ Status RecoverSegments(FileSystem* fs, const std::string& db_path, const Recover
       PWAL_RETURN_IF_ERROR(IsUnwrittenSegmentFile(fs, seg.path, &unwritten));
       if (unwritten) {
         skipped_unwritten = true;
+        ++result->unwritten_skipped;
         continue;
       }
     }

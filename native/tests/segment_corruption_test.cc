@@ -591,6 +591,7 @@ TEST(PreparedFileRecoveryTest, UnwrittenFilesAreSkippedOnlyWithAProvenChain) {
     Status st = RecoverSegments(&fs, db, RecoveryOptions{}, &rr, &records);
     ASSERT_TRUE(st.ok()) << st.ToString();
     EXPECT_EQ(rr.epochs, (std::vector<uint64_t>{1, 3}));
+    EXPECT_EQ(rr.unwritten_skipped, 1u);
     EXPECT_FALSE(rr.torn_tail);
     size_t n = 0;
     ASSERT_TRUE(CleanupSegments(&fs, db, &n).ok());
