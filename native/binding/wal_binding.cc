@@ -495,7 +495,10 @@ Napi::Value NativeWal::SetWaiting(const Napi::CallbackInfo& info) {
   const bool waiting = info[0].ToBoolean().Value();
   if (channel_) channel_->SetWaiting(env, waiting);
   if (!wal_) return Napi::Number::New(env, -1);
-  if (waiting) wal_->RequestFlush();
+  // Not a seal request: the commit (or wait) that made JS start waiting asks for its own epoch
+  // with requestFlush(epoch) right after, and a seal requested here for an epoch the flusher
+  // already sealed would seal an extra, empty epoch (and wake JS for it) at every lone commit.
+  if (waiting) wal_->RequestNotify();
   std::optional<uint64_t> d = wal_->DurableEpoch();
   return Napi::Number::New(env, d ? static_cast<double>(*d) : -1.0);
 }

@@ -252,6 +252,9 @@ class Wal {
   // but only asks for a seal when `epoch` is not sealed yet (epoch >= CurrentEpoch()), so a
   // waiter of an epoch already being written costs nothing extra.
   void RequestFlushFor(uint64_t epoch);
+  // Only "report the next epoch transition even if empty" (no seal request): for a listener
+  // that starts waiting; the waiter's own RequestFlushFor asks for the seal if one is needed.
+  void RequestNotify() { notify_requested_.store(true, std::memory_order_seq_cst); }
 
   // Stops intake (Submit -> Closed), then: abort=false makes every pending epoch durable;
   // abort=true drops them (their waiters get Closed). Joins the flusher, releases the lock,
