@@ -34,6 +34,11 @@ class WritableFile {
   // Gathered append of several buffers in one call (writev on POSIX).
   virtual Status AppendV(const uint8_t* const* bufs, const size_t* lens, size_t count);
   virtual Status Sync(SyncMode mode) = 0;
+  // A hint: start writing the file's dirty data back now, without waiting and without any
+  // durability promise (Linux: sync_file_range(SYNC_FILE_RANGE_WRITE)). Lets a caller that will
+  // sync several files start all their writeback first, so the file system can allocate and
+  // commit them together. Default: nothing.
+  virtual void StartWriteback() {}
   virtual Status Close() = 0;
 };
 

@@ -120,6 +120,12 @@ class PosixWritableFile final : public WritableFile {
     return Status::OK();
   }
 
+  void StartWriteback() override {
+#if defined(__linux__)
+    if (fd_ >= 0) ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+  }
+
   Status Close() override {
     if (fd_ < 0) return Status::OK();
     const int fd = fd_;

@@ -66,6 +66,11 @@ Status CreatePreparedTemps(FileSystem* fs, const std::string& db_path, uint64_t 
       left -= n;
     }
   }
+  // Start every file's writeback before syncing any: block allocation for the whole batch then
+  // lands in one journal transaction, which the first sync commits.
+  if (st.ok() && mode != SyncMode::kNone) {
+    for (auto& f : files) f->StartWriteback();
+  }
   for (size_t i = 0; i < files.size(); ++i) {
     if (st.ok() && mode != SyncMode::kNone) st = files[i]->Sync(mode);
     Status close_st = files[i]->Close();

@@ -80,7 +80,7 @@ Status ScanTail(FileSystem* fs, const std::string& db_path, bool discard_torn_ta
 }
 
 constexpr uint64_t kMinPreparedSize = 4096;
-constexpr size_t kPrepareBatch = 16;
+constexpr size_t kPrepareBatch = 32;
 
 uint64_t PreparedSizeFor(uint64_t bytes) {
   uint64_t want = bytes + bytes / 4;

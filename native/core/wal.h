@@ -86,7 +86,7 @@ struct WalOptions {
   FileSystem* fs = nullptr;          // nullptr = FileSystem::Default(); must outlive the Wal
   PublishFn publish;                 // tests only; empty = WriteSegment on fs
   PrepareMode prepare = PrepareMode::kAuto;
-  uint32_t prepare_ahead = 8;        // prepared files kept named ahead of the current epoch
+  uint32_t prepare_ahead = 16;       // prepared files kept named ahead of the current epoch
   WalControlOptions control;         // mode, lanes, batch limit, shadow sampling (wal_control.h)
 };
 
