@@ -16,6 +16,7 @@
         "native/core/segment_codec.cc",
         "native/core/segment.cc",
         "native/core/segment_recovery.cc",
+        "native/core/segment_prepare.cc",
         "native/core/per_core_buffer.cc",
         "native/core/epoch_coordinator.cc",
         "native/core/failing_file_system.cc",

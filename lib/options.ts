@@ -56,6 +56,13 @@ export interface ParallelWalOptions {
   /** Segment format to write. @default 2 */
   formatVersion?: FormatVersion;
   /**
+   * Publish epochs into segment files prepared ahead of time (zero-filled, synced, durably
+   * named by a background thread), so that an epoch costs one overwrite + one data sync instead
+   * of creating, syncing, renaming and directory-syncing a new file. Applies to format 2 with
+   * fsync `full` or `normal`. See docs/durability.md. @default true
+   */
+  preparedSegments?: boolean;
+  /**
    * The control surface: operating mode, lanes, batch limit, flush delay bound, shadow-compare
    * sampling (see docs/control.md). Only the first open of a path in the process decides it;
    * change the mode at run time with `setMode`. To let the environment decide, pass
@@ -80,6 +87,7 @@ export interface ResolvedWalOptions {
   maxFlushDelayMs: number;
   fsyncPolicy: FsyncPolicy;
   formatVersion: FormatVersion;
+  preparedSegments: boolean;
   control: ParallelWalControlSurface;
   traceQueueCapacity: number;
   faultInjection?: Required<FaultInjection>;
@@ -95,6 +103,7 @@ export const DEFAULT_WAL_OPTIONS: Readonly<ResolvedWalOptions> = Object.freeze({
   maxFlushDelayMs: 10,
   fsyncPolicy: 'full',
   formatVersion: 2,
+  preparedSegments: true,
   control: Object.freeze(defaultParallelWalControlSurface()),
   traceQueueCapacity: 4096,
 });
@@ -108,6 +117,7 @@ const KNOWN_KEYS = new Set([
   'maxFlushDelayMs',
   'fsyncPolicy',
   'formatVersion',
+  'preparedSegments',
   'control',
   '__faultInjection',
   '__traceQueueCapacity',
@@ -191,6 +201,11 @@ export function resolveWalOptions(options: unknown): ResolvedWalOptions {
     maxFlushDelayMs: int('options.maxFlushDelayMs', o.maxFlushDelayMs, 0, 60000, d.maxFlushDelayMs),
     fsyncPolicy: validateFsyncPolicy('options.fsyncPolicy', o.fsyncPolicy, d.fsyncPolicy),
     formatVersion: oneOf<FormatVersion>('options.formatVersion', o.formatVersion, [1, 2], d.formatVersion),
+    preparedSegments: (() => {
+      if (o.preparedSegments === undefined) return d.preparedSegments;
+      if (typeof o.preparedSegments !== 'boolean') throw argTypeError('options.preparedSegments', 'of type boolean', o.preparedSegments);
+      return o.preparedSegments;
+    })(),
     control: validateControlSurface(o.control),
     traceQueueCapacity: int('options.__traceQueueCapacity', o.__traceQueueCapacity, 1, 1 << 20, d.traceQueueCapacity),
   };

@@ -1,6 +1,6 @@
 // The 24-byte segment header, in TypeScript (same layout and checks as the core's
 // EncodeSegmentHeader/DecodeSegmentHeader; docs/format.md):
-//   0  u32 magic 0x5057414C   4  u16 version   6  u16 reserved (0; checked in v2)
+//   0  u32 magic 0x5057414C   4  u16 version   6  u16 flags (v2: bit 0 = padded, others 0)
 //   8  u64 epoch             16  u32 record count   20  u32 CRC32C of bytes 0..20
 import { crc32c } from './crc32c';
 import { checkU64, walError, argTypeError, argValueError } from './segment-validate';
@@ -74,7 +74,8 @@ export class SegmentHeader {
     if (stored !== computed) {
       throw walError(`segment header checksum mismatch: stored=${hex(stored)}, computed=${hex(computed)}`);
     }
-    if (version === 2 && view.readUInt16LE(6) !== 0) throw walError('segment header reserved bytes are not zero');
+    // v2 flags: bit 0 = zero padding follows the certificate (a prepared file); others reserved.
+    if (version === 2 && (view.readUInt16LE(6) & ~1) !== 0) throw walError('segment header reserved bytes are not zero');
     return new SegmentHeader(view.readBigUInt64LE(8), view.readUInt32LE(16), version);
   }
 }

@@ -48,6 +48,10 @@ export interface ParallelWalStats {
   overflowAppends: number;
   fallbackEntries: number;
   eventsDelivered: number;
+  /** Prepared segment files made ready (zeros synced, durably named) ahead of their epochs. */
+  preparedFiles: number;
+  /** Epochs published in place into a prepared file (the rest went through new files). */
+  preparedPublishes: number;
   /** Open WAL handles of the calling environment (diagnostics). */
   envOpenHandles?: number;
   /** Fallback events by reason (entries of the conservative fallback, per-batch lane overflows, ...). */
@@ -94,6 +98,8 @@ export function toParallelWalStats(s: NativeWalStats): ParallelWalStats {
     overflowAppends: num(s.overflowAppends),
     fallbackEntries: num(s.fallbackEntries),
     eventsDelivered: num(s.eventsDelivered),
+    preparedFiles: num(s.preparedFiles),
+    preparedPublishes: num(s.preparedPublishes),
     fallbacks,
     shadowCompare: { clean: num(s.shadowClean), diverged: num(s.shadowDiverged) },
     mode: (s.mode as ParallelWalOperatingMode) ?? 'auto',

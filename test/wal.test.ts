@@ -145,6 +145,7 @@ describe('options', () => {
       maxFlushDelayMs: 10,
       fsyncPolicy: 'full',
       formatVersion: 2,
+      preparedSegments: true,
       control: { mode: 'auto' },
       traceQueueCapacity: 4096,
     });

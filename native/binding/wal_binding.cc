@@ -123,6 +123,9 @@ bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
     return false;
   }
   out->format_version = static_cast<uint16_t>(U32Prop(o, "formatVersion", kSegmentFormatV2));
+  Napi::Value prepared = o.Get("preparedSegments");
+  out->prepare = prepared.IsBoolean() && !prepared.As<Napi::Boolean>().Value() ? PrepareMode::kOff
+                                                                               : PrepareMode::kAuto;
   Napi::Value start = o.Get("startFlusher");
   out->start_flusher = start.IsBoolean() ? start.As<Napi::Boolean>().Value() : false;
   Napi::Value control = o.Get("control");
@@ -492,7 +495,10 @@ Napi::Value NativeWal::SetWaiting(const Napi::CallbackInfo& info) {
   const bool waiting = info[0].ToBoolean().Value();
   if (channel_) channel_->SetWaiting(env, waiting);
   if (!wal_) return Napi::Number::New(env, -1);
-  if (waiting) wal_->RequestFlush();
+  // Not a seal request: the commit (or wait) that made JS start waiting asks for its own epoch
+  // with requestFlush(epoch) right after, and a seal requested here for an epoch the flusher
+  // already sealed would seal an extra, empty epoch (and wake JS for it) at every lone commit.
+  if (waiting) wal_->RequestNotify();
   std::optional<uint64_t> d = wal_->DurableEpoch();
   return Napi::Number::New(env, d ? static_cast<double>(*d) : -1.0);
 }
@@ -564,6 +570,8 @@ Napi::Value NativeWal::Stats(const Napi::CallbackInfo& info) {
   set("overflowAppends", s.overflow_appends);
   set("fallbackEntries", s.fallback_entries);
   set("eventsDelivered", s.events_delivered);
+  set("preparedFiles", s.prepared_files);
+  set("preparedPublishes", s.prepared_publishes);
   if (wal_env_ != nullptr) set("envOpenHandles", wal_env_->open_handles);
   // Control surface.
   o.Set("mode", Napi::String::New(env, WalModeName(static_cast<WalMode>(s.mode))));

@@ -138,6 +138,15 @@ Status FailingFileSystem::NewWritableFile(const std::string& path,
   return Status::OK();
 }
 
+Status FailingFileSystem::ReopenForOverwrite(const std::string& path,
+                                             std::unique_ptr<WritableFile>* out) {
+  PWAL_RETURN_IF_ERROR(MaybeFail(FailOp::kOpen, "open " + path));
+  std::unique_ptr<WritableFile> base;
+  PWAL_RETURN_IF_ERROR(base_->ReopenForOverwrite(path, &base));
+  *out = std::make_unique<FailingWritableFile>(std::move(base), this, path);
+  return Status::OK();
+}
+
 Status FailingFileSystem::ReadFile(const std::string& path, std::string* out) {
   return base_->ReadFile(path, out);
 }

@@ -47,6 +47,7 @@ class FailingFileSystem : public FileSystem {
   uint64_t calls(FailOp op) const;                         // calls of op since construction
 
   Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) override;
+  Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) override;
   Status ReadFile(const std::string& path, std::string* out) override;
   Status ReadAt(const std::string& path, uint64_t offset, uint8_t* buf, size_t n,
                 size_t* read) override;

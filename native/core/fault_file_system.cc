@@ -1,5 +1,6 @@
 #include "fault_file_system.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -10,9 +11,13 @@ class FaultInjectingFileSystem::File final : public WritableFile {
   File(FaultInjectingFileSystem* fs, std::shared_ptr<Inode> inode, std::string path,
        uint64_t generation)
       : fs_(fs), inode_(std::move(inode)), path_(std::move(path)), generation_(generation) {}
+  // Writes at the file position (0 after open), overwriting and then extending, like write(2)
+  // on a descriptor opened without O_APPEND.
   Status Append(const uint8_t* data, size_t n) override {
     if (closed_) return Status::IoError("append to closed file " + path_, EBADF);
-    return fs_->FileAppend(inode_, generation_, path_, data, n);
+    PWAL_RETURN_IF_ERROR(fs_->FileAppend(inode_, generation_, path_, pos_, data, n));
+    pos_ += n;
+    return Status::OK();
   }
   Status Sync(SyncMode mode) override {
     if (closed_) return Status::IoError("sync of closed file " + path_, EBADF);
@@ -28,6 +33,7 @@ class FaultInjectingFileSystem::File final : public WritableFile {
   std::shared_ptr<Inode> inode_;
   std::string path_;
   uint64_t generation_;
+  uint64_t pos_ = 0;
   bool closed_ = false;
 };
 
@@ -133,15 +139,41 @@ void FaultInjectingFileSystem::PowerLoss(TearMode mode, uint64_t seed) {
     for (auto& e : d.second) {
       Inode* inode = e.second.get();
       if (!seen.insert(inode).second) continue;
-      // What the disk holds: the synced bytes, plus possibly a torn copy of the unsynced tail
-      // (this model's writers only append, so unsynced bytes are a suffix).
+      // What the disk holds: the synced bytes, plus possibly a torn copy of what was written
+      // since: an unsynced tail past the durable size (appends), and unsynced 512-byte sectors
+      // overwritten in place (publication into a prepared segment file).
+      const std::string& dur = inode->durable;
+      const std::string& live = inode->data;
       std::string tail;
-      if (inode->data.size() > inode->durable.size() &&
-          inode->data.compare(0, inode->durable.size(), inode->durable) == 0) {
-        tail = inode->data.substr(inode->durable.size());
+      if (live.size() > dur.size()) tail = live.substr(dur.size());
+      std::vector<size_t> changed;  // sector starts that differ within the durable size
+      constexpr size_t kSector = 512;
+      const size_t common = std::min(dur.size(), live.size());
+      for (size_t s0 = 0; s0 < common; s0 += kSector) {
+        const size_t len = std::min(kSector, common - s0);
+        if (dur.compare(s0, len, live, s0, len) != 0) changed.push_back(s0);
       }
       TearMode m = mode;
       if (m == TearMode::kRandom) m = static_cast<TearMode>(rng() % 4);
+      std::string base = dur;
+      for (size_t s0 : changed) {
+        const size_t len = std::min(kSector, common - s0);
+        switch (m) {
+          case TearMode::kDrop:
+          case TearMode::kRandom:
+            break;  // the old sector
+          case TearMode::kCutShort:
+            // Writeback reached some sectors and not others, in any order.
+            if (rng() % 2 == 0) base.replace(s0, len, live, s0, len);
+            break;
+          case TearMode::kZeroFill:
+            base.replace(s0, len, std::string(len, '\0'));
+            break;
+          case TearMode::kGarbage:
+            for (size_t k = 0; k < len; ++k) base[s0 + k] = static_cast<char>(rng());
+            break;
+        }
+      }
       std::string kept;
       switch (m) {
         case TearMode::kDrop:
@@ -158,7 +190,7 @@ void FaultInjectingFileSystem::PowerLoss(TearMode mode, uint64_t seed) {
           for (char& c : kept) c = static_cast<char>(rng());
           break;
       }
-      inode->data = inode->durable + kept;
+      inode->data = base + kept;
       // What is on the platter after the reboot is, by definition, durable.
       inode->durable = inode->data;
       inode->sync_failed = false;
@@ -225,11 +257,25 @@ Status FaultInjectingFileSystem::NewWritableFile(const std::string& path,
 
 Status FaultInjectingFileSystem::FileAppend(const std::shared_ptr<Inode>& inode,
                                             uint64_t generation, const std::string& path,
-                                            const uint8_t* data, size_t n) {
+                                            uint64_t pos, const uint8_t* data, size_t n) {
   std::lock_guard<std::mutex> g(mu_);
   PWAL_RETURN_IF_ERROR(Enter(Op::kWrite, true, path));
   if (generation != generation_) return Status::IoError("write " + path + ": stale handle", EIO);
-  inode->data.append(reinterpret_cast<const char*>(data), n);
+  if (pos > inode->data.size()) inode->data.resize(static_cast<size_t>(pos), '\0');
+  const size_t at = static_cast<size_t>(pos);
+  const size_t over = std::min(n, inode->data.size() - at);
+  inode->data.replace(at, over, reinterpret_cast<const char*>(data), over);
+  inode->data.append(reinterpret_cast<const char*>(data) + over, n - over);
+  return Status::OK();
+}
+
+Status FaultInjectingFileSystem::ReopenForOverwrite(const std::string& path,
+                                                    std::unique_ptr<WritableFile>* out) {
+  std::lock_guard<std::mutex> g(mu_);
+  PWAL_RETURN_IF_ERROR(Enter(Op::kOpen, true, path));
+  auto inode = Find(path);
+  if (!inode) return Status::NotFound("open " + path + ": no such file");
+  out->reset(new File(this, inode, path, generation_));
   return Status::OK();
 }
 

@@ -7,7 +7,9 @@
 //     that file report success without making anything durable (what Linux does after EIO:
 //     "fsyncgate"), so code that re-syncs after a failure is caught by the tests;
 //   - power loss may tear a file's unsynced tail: drop it, cut it short, or keep its length
-//     with zeros or garbage in it (file size persisted, data not), chosen by TearMode/seed.
+//     with zeros or garbage in it (file size persisted, data not), chosen by TearMode/seed;
+//   - bytes overwritten in place (ReopenForOverwrite) and not yet synced are torn per 512-byte
+//     sector: the old sector (drop), a random subset of new sectors (cut short), zeros or garbage.
 // Directories are created with MakeDir and are themselves always durable.
 //
 // Every mutating call (create, write, sync, rename, dir sync, delete) is one numbered "step",
@@ -60,6 +62,7 @@ class FaultInjectingFileSystem final : public FileSystem {
 
   // ---- FileSystem ----
   Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) override;
+  Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) override;
   Status ReadFile(const std::string& path, std::string* out) override;
   Status ReadAt(const std::string& path, uint64_t offset, uint8_t* buf, size_t n,
                 size_t* read) override;
@@ -92,7 +95,7 @@ class FaultInjectingFileSystem final : public FileSystem {
   // Counts a call of `op` and decides whether it fails; `mutating` calls are steps. Requires mu_.
   Status Enter(Op op, bool mutating, const std::string& what);
   Status FileAppend(const std::shared_ptr<Inode>& inode, uint64_t generation,
-                    const std::string& path, const uint8_t* data, size_t n);
+                    const std::string& path, uint64_t pos, const uint8_t* data, size_t n);
   Status FileSync(const std::shared_ptr<Inode>& inode, uint64_t generation,
                   const std::string& path, SyncMode mode);
   std::shared_ptr<Inode> Find(const std::string& path) const;  // requires mu_

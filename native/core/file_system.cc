@@ -13,6 +13,11 @@ Status WritableFile::AppendV(const uint8_t* const* bufs, const size_t* lens, siz
   return Status::OK();
 }
 
+Status FileSystem::ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) {
+  out->reset();
+  return Status::IoError("overwrite of " + path + " is not supported by this file system", 95 /* ENOTSUP */);
+}
+
 std::string DirName(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";

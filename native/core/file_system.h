@@ -20,6 +20,11 @@ enum class SyncMode {
   kNone,      // FsyncPolicy off
   kData,      // fdatasync (FsyncPolicy normal)
   kFull,      // fsync / F_FULLFSYNC (FsyncPolicy full)
+  // Data (and the metadata needed to read it back: size, block map) durable through the device
+  // cache, timestamps not: fdatasync on Linux, F_FULLFSYNC on macOS. Used for an in-place
+  // overwrite of a prepared segment file whose size and blocks are already durable, where the
+  // only metadata fsync would add is mtime (one extra journal commit per epoch).
+  kFullData,
 };
 
 class WritableFile {
@@ -29,6 +34,11 @@ class WritableFile {
   // Gathered append of several buffers in one call (writev on POSIX).
   virtual Status AppendV(const uint8_t* const* bufs, const size_t* lens, size_t count);
   virtual Status Sync(SyncMode mode) = 0;
+  // A hint: start writing the file's dirty data back now, without waiting and without any
+  // durability promise (Linux: sync_file_range(SYNC_FILE_RANGE_WRITE)). Lets a caller that will
+  // sync several files start all their writeback first, so the file system can allocate and
+  // commit them together. Default: nothing.
+  virtual void StartWriteback() {}
   virtual Status Close() = 0;
 };
 
@@ -44,6 +54,11 @@ class FileSystem {
 
   // Creates `path`; fails with AlreadyExists if it exists (O_CREAT|O_EXCL).
   virtual Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) = 0;
+  // Opens the EXISTING file `path` for writing from offset 0, without truncating it: Append
+  // overwrites bytes in place and extends the file only past its end. Used to publish into a
+  // prepared (zero-filled, synced) segment file. Default: NotSupported (the caller falls back to
+  // NewWritableFile); the POSIX and fault-injecting file systems implement it.
+  virtual Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out);
   // Reads the whole file (callers check the size first with GetFileSize before trusting it).
   virtual Status ReadFile(const std::string& path, std::string* out) = 0;
   // Reads up to n bytes at offset; *read gets the count actually read.

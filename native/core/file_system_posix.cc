@@ -45,13 +45,15 @@ Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
 int SyncFd(int fd, SyncMode mode) {
   if (mode == SyncMode::kNone) return 0;
 #if defined(__APPLE__)
-  if (mode == SyncMode::kFull) {
+  if (mode == SyncMode::kFull || mode == SyncMode::kFullData) {
     if (fcntl(fd, F_FULLFSYNC) == 0) return 0;
     // Some file systems (e.g. network ones) refuse F_FULLFSYNC; fsync is the best left.
   }
   return fsync(fd);
 #else
-  return mode == SyncMode::kData ? fdatasync(fd) : fsync(fd);
+  // kFullData: fdatasync writes the data and any metadata needed to read it back (size, block
+  // allocation) and flushes the device cache; it skips only timestamps.
+  return mode == SyncMode::kFull ? fsync(fd) : fdatasync(fd);
 #endif
 }
 
@@ -113,9 +115,15 @@ class PosixWritableFile final : public WritableFile {
     }
     if (SyncFd(fd_, mode) != 0) {
       poisoned_ = true;
-      return ErrnoStatus(mode == SyncMode::kData ? "fdatasync" : "fsync", path_, errno);
+      return ErrnoStatus(mode == SyncMode::kFull ? "fsync" : "fdatasync", path_, errno);
     }
     return Status::OK();
+  }
+
+  void StartWriteback() override {
+#if defined(__linux__)
+    if (fd_ >= 0) ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
   }
 
   Status Close() override {
@@ -177,6 +185,16 @@ class PosixFileSystem final : public FileSystem {
       fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) return ErrnoStatus("create", path, errno);
+    out->reset(new PosixWritableFile(path, fd));
+    return Status::OK();
+  }
+
+  Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);  // no O_CREAT, O_TRUNC nor O_APPEND
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return ErrnoStatus("open for overwrite", path, errno);
     out->reset(new PosixWritableFile(path, fd));
     return Status::OK();
   }

@@ -119,6 +119,9 @@ bool PerCoreWalBuffer::BeginFlush(uint64_t epoch, std::vector<WalRecord>* out, s
   if (all_committed && out->empty()) {
     out->swap(f.records);
     *kept = out->size();
+    // The lane got `out`'s (usually empty) storage: give it room for a similar epoch now, on the
+    // flushing thread, rather than regrowing it append by append on the producers' threads.
+    f.records.reserve(*kept);
   } else {
     out->reserve(out->size() + f.records.size());
     for (WalRecord& r : f.records) {

@@ -179,11 +179,18 @@ std::string SegmentPath(const std::string& db_path, uint64_t epoch) {
   return dir_prefix + name + kSegmentInfix + hex;
 }
 
-Status ListSegments(FileSystem* fs, const std::string& db_path, std::vector<SegmentEntry>* out) {
+Status ListSegmentFiles(FileSystem* fs, const std::string& db_path, std::vector<SegmentEntry>* out) {
+  std::vector<std::string> names;
+  return ListSegmentFiles(fs, db_path, out, &names);
+}
+
+Status ListSegmentFiles(FileSystem* fs, const std::string& db_path, std::vector<SegmentEntry>* out,
+                        std::vector<std::string>* dir_names) {
   out->clear();
+  dir_names->clear();
   const std::string dir = SegmentDir(db_path);
   const std::string prefix = SegmentPrefix(db_path);
-  std::vector<std::string> names;
+  std::vector<std::string>& names = *dir_names;
   PWAL_RETURN_IF_ERROR(fs->ListDir(dir, &names));
   std::string dir_prefix, db_name;
   SplitDbPath(db_path, &dir_prefix, &db_name);  // listed paths are spelled as SegmentPath does
@@ -195,6 +202,37 @@ Status ListSegments(FileSystem* fs, const std::string& db_path, std::vector<Segm
   }
   std::sort(out->begin(), out->end(),
             [](const SegmentEntry& a, const SegmentEntry& b) { return a.epoch < b.epoch; });
+  return Status::OK();
+}
+
+Status IsUnwrittenSegmentFile(FileSystem* fs, const std::string& path, bool* unwritten) {
+  *unwritten = false;
+  uint8_t head[kSegmentHeaderSize];
+  size_t got = 0;
+  PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, head, sizeof head, &got));
+  if (got < kSegmentHeaderSize) return Status::OK();
+  for (uint8_t b : head) {
+    if (b != 0) return Status::OK();
+  }
+  *unwritten = true;
+  return Status::OK();
+}
+
+Status ListSegments(FileSystem* fs, const std::string& db_path, std::vector<SegmentEntry>* out) {
+  PWAL_RETURN_IF_ERROR(ListSegmentFiles(fs, db_path, out));
+  // Unwritten prepared files only ever sit at the tail (the writer never publishes an epoch
+  // while a lower-numbered prepared file may survive a crash); one read in the common case.
+  while (!out->empty()) {
+    bool unwritten = false;
+    Status st = IsUnwrittenSegmentFile(fs, out->back().path, &unwritten);
+    if (st.code() == Status::Code::kNotFound) {  // deleted since the listing
+      out->pop_back();
+      continue;
+    }
+    PWAL_RETURN_IF_ERROR(st.WithContext("segment " + out->back().path));
+    if (!unwritten) break;
+    out->pop_back();
+  }
   return Status::OK();
 }
 
@@ -271,7 +309,10 @@ Status ReadSegmentBytes(FileSystem* fs, const std::string& path, SegmentBytes* o
   PWAL_RETURN_IF_ERROR(fs->ReadAt(path, 0, head, sizeof head, &got).WithContext(context));
   SegmentHeader header;
   PWAL_RETURN_IF_ERROR(DecodeSegmentHeader(head, got, &header).WithContext(context));
-  const uint64_t max = MaxSegmentFileSize(header.record_count);
+  uint64_t max = MaxSegmentFileSize(header.record_count);
+  // A prepared (padded) file may be longer: zero padding after the certificate, which the
+  // decoder verifies byte by byte.
+  if ((header.flags & kSegmentFlagPadded) != 0) max = std::max(max, kMaxPreparedSegmentBytes);
   if (size > max || size >= static_cast<uint64_t>(SIZE_MAX)) {
     return Status::Corruption(context + ": file length " + std::to_string(size) +
                               " exceeds the maximum " + std::to_string(max) + " for " +
@@ -317,7 +358,7 @@ Status MaxDurableEpoch(FileSystem* fs, const std::string& db_path, std::optional
 Status CleanupSegments(FileSystem* fs, const std::string& db_path, size_t* count) {
   *count = 0;
   std::vector<SegmentEntry> segments;
-  PWAL_RETURN_IF_ERROR(ListSegments(fs, db_path, &segments));
+  PWAL_RETURN_IF_ERROR(ListSegmentFiles(fs, db_path, &segments));  // unwritten prepared too
   // Oldest first: if a crash keeps only some deletions, what remains is a suffix of the log.
   for (const SegmentEntry& s : segments) {
     PWAL_RETURN_IF_ERROR(DeleteSegment(fs, s.path));

@@ -36,12 +36,23 @@ constexpr size_t kMaxCertificateLanes = 65536;
 // Temporaries are "<final name>" + kSegmentTempInfix + "<pid>-<counter>"; never listed.
 constexpr const char* kSegmentTempInfix = ".tmp-";
 
+// v2 header flags (bytes 6..7, covered by the header CRC; every other bit must be 0).
+// Padded: the file is a prepared segment file written in place; bytes after the certificate up
+// to the end of the file are zero padding, and the reader checks that every one of them is 0.
+constexpr uint16_t kSegmentFlagPadded = 1;
+// A padded segment file is at most this large (or the largest valid unpadded size for its
+// record count, if larger): readers bound the file size with it before reading.
+constexpr uint64_t kMaxPreparedSegmentBytes = 1u << 20;
+// Prepared-file pool temporaries: "<name of epoch 0>" + kSegmentTempInfix + "prep-<pid>-<n>".
+constexpr const char* kPreparedTempTag = "prep-";
+
 enum class FsyncPolicy { kFull, kNormal, kOff };
 
 struct SegmentHeader {
   uint16_t version = kSegmentFormatV2;
   uint64_t epoch = 0;
   uint32_t record_count = 0;
+  uint16_t flags = 0;  // v2 only (kSegmentFlagPadded)
 };
 
 // The 24-byte header (same layout in v1 and v2; only the version differs).
@@ -71,6 +82,8 @@ struct SegmentWriteOptions {
   bool has_prev = false;
   uint64_t prev_durable_epoch = 0;
   bool fallback_active = false;
+  // v2: set the padded header flag (EncodeSegment), for a write into a prepared file.
+  bool padded = false;
 };
 
 struct SegmentWriteResult {
@@ -155,13 +168,14 @@ class SegmentBytes {
 };
 
 // Decodes a whole segment image with exactly the checks of DecodeSegment (which is built on it),
-// leaving the images in place. The views are valid as long as `data` is.
+// leaving the images in place. A padded v2 file (kSegmentFlagPadded) may end with zero padding
+// after the certificate; every padding byte is verified to be zero. The views are valid as long as `data` is.
 Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out);
 // Copies one view's fields and images into an owning record.
 void MaterializeRecord(const uint8_t* data, const RecordView& view, WalRecord* out);
 
-// Reads a segment file: checks the header and bounds the file size (MaxSegmentFileSize) before
-// allocating, reads without zero-filling, and reads one byte past the size seen by stat so that
+// Reads a segment file: checks the header and bounds the file size (MaxSegmentFileSize, or at
+// least kMaxPreparedSegmentBytes for a padded file) before allocating, reads without zero-filling, and reads one byte past the size seen by stat so that
 // a file that grew meanwhile shows up as trailing bytes rather than being silently cut.
 Status ReadSegmentBytes(FileSystem* fs, const std::string& path, SegmentBytes* out);
 // ReadSegmentBytes + DecodeSegmentView.
@@ -190,8 +204,47 @@ struct SegmentEntry {
   uint64_t epoch;
   std::string path;
 };
-// Segments of db_path sorted by epoch; temporaries and foreign names are ignored.
+// Segments of db_path sorted by epoch; temporaries and foreign names are ignored, and so are
+// UNWRITTEN prepared files at the tail: newest files (at least 24 bytes long) whose 24-byte
+// header is all zero. Such a file was prepared ahead (zeros, synced) and never published: no
+// acknowledged commit can be in it, since publication syncs the header with the records.
 Status ListSegments(FileSystem* fs, const std::string& db_path, std::vector<SegmentEntry>* out);
+// Every file named like a segment (unwritten prepared files included), sorted by epoch.
+Status ListSegmentFiles(FileSystem* fs, const std::string& db_path, std::vector<SegmentEntry>* out);
+// The same, also returning the directory listing it was taken from (every name in the segment
+// directory), so that a caller can find pool temporaries without listing again.
+Status ListSegmentFiles(FileSystem* fs, const std::string& db_path, std::vector<SegmentEntry>* out,
+                        std::vector<std::string>* dir_names);
+// Whether `path` is an unwritten prepared file (>= 24 bytes, header all zero). NotFound if
+// missing.
+Status IsUnwrittenSegmentFile(FileSystem* fs, const std::string& path, bool* unwritten);
+
+// ---- Prepared segment files (the fast publication path; docs/durability.md) ----
+// Creates `count` pool temporaries (names ListSegments never lists) of exactly `size` zero
+// bytes each, written (not fallocated: the blocks are real, so later overwrites need no
+// allocation) and synced with `mode`. All or nothing. The directory is NOT synced: it is synced
+// after NamePreparedSegment.
+Status CreatePreparedTemps(FileSystem* fs, const std::string& db_path, uint64_t size, SyncMode mode,
+                           size_t count, std::vector<std::string>* temp_paths);
+// Renames a synced prepared temporary to the final name of `epoch` (never replacing). The name
+// is durable after the next SyncDir of the segment directory.
+Status NamePreparedSegment(FileSystem* fs, const std::string& temp_path, const std::string& db_path,
+                           uint64_t epoch);
+// Publishes `batch` into the prepared, durably named, never written file of its epoch whose
+// size is `prepared_size`: encodes (padded flag set when it fits), overwrites from offset 0 in
+// one write, syncs with kFullData (kFull policy) or kData (normal). The file's size and blocks
+// are already durable, so the sync covers the whole segment with no metadata journal commit
+// (unless the segment is larger than the file). On failure the file is left as is (the caller
+// deletes it and never syncs it again).
+Status WritePreparedSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
+                            uint64_t prepared_size, const SegmentWriteOptions& options,
+                            SegmentWriteResult* result);
+// Deletes every pool temporary of db_path (any pid): call it only while holding the WAL lock.
+Status RemovePreparedTemps(FileSystem* fs, const std::string& db_path, size_t* removed);
+// The same, over `dir_names`, a listing of the segment directory taken while holding the lock
+// (no pool temporary can appear after it): no listing of its own.
+Status RemovePreparedTemps(FileSystem* fs, const std::string& db_path,
+                           const std::vector<std::string>& dir_names, size_t* removed);
 
 Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
                     const SegmentWriteOptions& options, SegmentWriteResult* result);
@@ -219,6 +272,7 @@ struct RecoveryResult {
   std::vector<std::string> partial_segments;  // not applied (skip_corrupt, or a torn tail)
   std::vector<CommitCertificate> certificates;
   bool torn_tail = false;          // the last segment was torn by a crash (reported, not fatal)
+  uint64_t unwritten_skipped = 0;  // unwritten prepared files skipped before the stop point
   std::string stop_reason;         // why recovery stopped early, empty when it read everything
 };
 

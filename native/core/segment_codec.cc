@@ -138,6 +138,7 @@ void EncodeSegmentHeader(const SegmentHeader& header, uint8_t out[kSegmentHeader
   std::memset(out, 0, kSegmentHeaderSize);
   Put32(out, kSegmentMagic);
   Put16(out + 4, header.version);
+  if (header.version == kSegmentFormatV2) Put16(out + 6, header.flags);
   Put64(out + 8, header.epoch);
   Put32(out + 16, header.record_count);
   Put32(out + 20, crc32c::Value(out, 20));
@@ -161,9 +162,12 @@ Status DecodeSegmentHeader(const uint8_t* data, size_t size, SegmentHeader* out)
                               ", computed=" + Hex(computed));
   }
   // Bytes 6..7 are covered by the CRC; v2 also requires them zero (reserved for flags).
-  if (version == kSegmentFormatV2 && Get16(data + 6) != 0) {
+  // Flag bit 0 (padded) is defined; every other bit is reserved.
+  const uint16_t flags = version == kSegmentFormatV2 ? Get16(data + 6) : 0;
+  if ((flags & ~kSegmentFlagPadded) != 0) {
     return Status::Corruption("segment header reserved bytes are not zero");
   }
+  out->flags = flags;
   out->version = version;
   out->epoch = Get64(data + 8);
   out->record_count = Get32(data + 16);
@@ -292,6 +296,7 @@ Status EncodeSegmentImpl(const EpochBatch& batch, const SegmentWriteOptions& opt
   header.version = version;
   header.epoch = batch.epoch;
   header.record_count = static_cast<uint32_t>(ordered.size());
+  header.flags = version == kSegmentFormatV2 && options.padded ? kSegmentFlagPadded : 0;
   EncodeSegmentHeader(header, base);
   uint8_t* p = base + kSegmentHeaderSize;
 
@@ -460,8 +465,18 @@ Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
     }
     pos += cert_body + 4;
     if (pos != size) {
-      return Status::Corruption("segment has " + std::to_string(size - pos) +
-                                " trailing bytes after the certificate");
+      if ((header.flags & kSegmentFlagPadded) == 0) {
+        return Status::Corruption("segment has " + std::to_string(size - pos) +
+                                  " trailing bytes after the certificate");
+      }
+      // A prepared file: the rest is padding, and every byte of it must still be zero.
+      for (size_t k = pos; k < size; ++k) {
+        if (data[k] != 0) {
+          return Status::Corruption("segment padding byte at offset " + std::to_string(k) +
+                                    " is not zero (" + std::to_string(size - pos) +
+                                    " padding bytes after the certificate)");
+        }
+      }
     }
     const uint32_t flags = Get32(c + 4);
     if ((flags & ~(kCertFlagHasPrev | kCertFlagFallback)) != 0) {

@@ -6,11 +6,17 @@
 //   - a segment that does not decode, when it is the LAST one, is a torn tail: reported in the
 //     result (torn_tail, partial_segments, stop_reason), not an error;
 //   - any other failure is an error, unless skip_corrupt: then recovery stops there and returns
-//     the prefix before it, listing that segment and all later ones in partial_segments.
+//     the prefix before it, listing that segment and all later ones in partial_segments;
+//   - an UNWRITTEN prepared file (>= 24 bytes, header all zero: prepared ahead, never published,
+//     so nothing acknowledged is in it) is not a segment: skipped, provided the next segment
+//     proves continuity (a v2 certificate linking to the segment before the skipped file).
+//     ListSegments already drops those at the tail; one in the middle is an orphan left by a
+//     crash right after its number was sealed empty.
 // Nothing after a failure is ever applied: the result is always a prefix of the log.
 #include "segment.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace pwal {
 namespace {
@@ -29,29 +35,48 @@ Status RecoverSegmentViews(FileSystem* fs, const std::string& db_path,
   result->epochs.reserve(segments.size());
 
   size_t applied = 0;
+  bool skipped_unwritten = false;  // an unwritten file since the previous segment
+  std::optional<uint64_t> prev_epoch;  // the previous segment (not counting skipped files)
+  std::vector<size_t> applied_index;
   for (size_t i = 0; i < segments.size(); ++i) {
     const SegmentEntry& seg = segments[i];
     SegmentBytes bytes;
     SegmentView contents;
     Failure failure = Failure::kNone;
     Status st = ReadSegmentView(fs, seg.path, &bytes, &contents);
+    if (!st.ok() && st.code() == Status::Code::kCorruption && i + 1 < segments.size()) {
+      bool unwritten = false;
+      PWAL_RETURN_IF_ERROR(IsUnwrittenSegmentFile(fs, seg.path, &unwritten));
+      if (unwritten) {
+        skipped_unwritten = true;
+        ++result->unwritten_skipped;
+        continue;
+      }
+    }
     if (!st.ok()) {
       // Only "these bytes are not a valid segment" is a segment-level failure; an I/O error
       // says nothing about the log and must reach the caller.
       if (st.code() != Status::Code::kCorruption) return st;
       failure = Failure::kDecode;
+    } else if (skipped_unwritten && prev_epoch.has_value() &&
+               !(contents.certificate && contents.certificate->has_prev &&
+                 contents.certificate->prev_durable_epoch == *prev_epoch)) {
+      failure = Failure::kGap;
+      st = Status::CertificateGap("segment " + seg.path + " follows an unwritten segment file " +
+                                  "and does not certify that the previous durable segment is " +
+                                  "epoch " + std::to_string(*prev_epoch));
     } else if (contents.header.epoch != seg.epoch) {
       failure = Failure::kMismatchedEpoch;
       st = Status::Corruption("segment " + seg.path + " has mismatched epoch: header=" +
                               std::to_string(contents.header.epoch) +
                               ", filename=" + std::to_string(seg.epoch));
-    } else if (i > 0 && contents.certificate && contents.certificate->has_prev &&
-               contents.certificate->prev_durable_epoch != segments[i - 1].epoch) {
+    } else if (prev_epoch.has_value() && contents.certificate && contents.certificate->has_prev &&
+               contents.certificate->prev_durable_epoch != *prev_epoch) {
       // The first segment's link is not checked: older segments may have been deleted after
       // recovery or cleanup. Between two segments on disk, the link must be exact.
       failure = Failure::kGap;
       const uint64_t prev = contents.certificate->prev_durable_epoch;
-      const uint64_t on_disk = segments[i - 1].epoch;
+      const uint64_t on_disk = *prev_epoch;
       st = Status::CertificateGap(
           "segment " + seg.path + " (epoch " + std::to_string(seg.epoch) +
           ") certifies that the previous durable segment is epoch " + std::to_string(prev) +
@@ -91,6 +116,9 @@ Status RecoverSegmentViews(FileSystem* fs, const std::string& db_path,
     applied_segment.view = std::move(contents);
     applied_segments->push_back(std::move(applied_segment));
     applied = i + 1;
+    applied_index.push_back(i);
+    prev_epoch = seg.epoch;
+    skipped_unwritten = false;
   }
   // Replay order across segments holds by construction: epochs ascend, every record of a
   // segment carries the header's epoch (DecodeSegmentView) and the header's epoch is the file
@@ -99,7 +127,7 @@ Status RecoverSegmentViews(FileSystem* fs, const std::string& db_path,
   if (options.delete_after_recovery && applied > 0) {
     // Oldest first, then one directory sync; failures are tolerated as in the seed (a segment
     // left behind is replayed again, which is idempotent for after-images).
-    for (size_t i = 0; i < applied; ++i) fs->DeleteFile(segments[i].path);
+    for (size_t i : applied_index) fs->DeleteFile(segments[i].path);
     fs->SyncDir(DirName(segments[0].path), SyncMode::kFull);
   }
   return Status::OK();

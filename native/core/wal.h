@@ -28,6 +28,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -55,6 +56,17 @@ enum class FlushPolicy {
 using PublishFn = std::function<Status(const EpochBatch& batch, const SegmentWriteOptions& options,
                                        SegmentWriteResult* result)>;
 
+// Prepared segment files (docs/durability.md): files of future epochs created ahead of time
+// (zeros written and synced, final name, directory synced), so that publishing an epoch is one
+// in-place overwrite plus one data sync instead of create + sync + rename + directory sync.
+enum class PrepareMode {
+  kAuto,        // kBackground when the file system is the default POSIX one, the format is
+                // v2, fsync is not off and no publish hook is set; else kOff
+  kOff,         // every epoch is published through a new temporary file
+  kInline,      // the flush cycle prepares after publishing (deterministic; crash tests)
+  kBackground,  // a preparer thread (started and stopped with the flusher) keeps files ready
+};
+
 struct WalOptions {
   size_t slot_count = kDefaultSlotCount;                   // 1..65535
   size_t buffer_capacity_bytes = kDefaultBufferCapacity;   // per slot lane (48 B + images/record)
@@ -73,6 +85,8 @@ struct WalOptions {
   bool discard_torn_tail = true;
   FileSystem* fs = nullptr;          // nullptr = FileSystem::Default(); must outlive the Wal
   PublishFn publish;                 // tests only; empty = WriteSegment on fs
+  PrepareMode prepare = PrepareMode::kAuto;
+  uint32_t prepare_ahead = 16;       // prepared files kept named ahead of the current epoch
   WalControlOptions control;         // mode, lanes, batch limit, shadow sampling (wal_control.h)
 };
 
@@ -144,6 +158,8 @@ struct WalStats {
   uint64_t overflow_appends = 0;    // AllocateOverflow appends beyond capacity
   uint64_t fallback_entries = 0;    // times the fallback latch was set
   uint64_t events_delivered = 0;
+  uint64_t prepared_files = 0;      // prepared segment files created (zeros synced, named)
+  uint64_t prepared_publishes = 0;  // epochs published in place into a prepared file
   // Recent publish latencies in nanoseconds (newest last, at most 256).
   std::vector<uint64_t> write_latency_ns;
   std::vector<uint64_t> epoch_records;  // records per recent non-empty epoch (at most 256)
@@ -236,6 +252,9 @@ class Wal {
   // but only asks for a seal when `epoch` is not sealed yet (epoch >= CurrentEpoch()), so a
   // waiter of an epoch already being written costs nothing extra.
   void RequestFlushFor(uint64_t epoch);
+  // Only "report the next epoch transition even if empty" (no seal request): for a listener
+  // that starts waiting; the waiter's own RequestFlushFor asks for the seal if one is needed.
+  void RequestNotify() { notify_requested_.store(true, std::memory_order_seq_cst); }
 
   // Stops intake (Submit -> Closed), then: abort=false makes every pending epoch durable;
   // abort=true drops them (their waiters get Closed). Joins the flusher, releases the lock,
@@ -279,13 +298,30 @@ class Wal {
   // *had_work gets whether the cycle sealed any record.
   Status FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force_event,
                           bool* had_work = nullptr);
+  struct PreparedFile {
+    uint64_t size = 0;
+    bool synced = false;  // a directory sync completed after it was named
+  };
   Status PublishWithRetries(const EpochBatch& batch, const SegmentWriteOptions& options,
-                            SegmentWriteResult* result, uint32_t* attempts);
+                            const PreparedFile* prepared, SegmentWriteResult* result,
+                            uint32_t* attempts);
+  // Prepared files. ClaimPrepared: epoch e is being sealed; numbers <= e are never named again,
+  // lower named files are orphans (deleted), and e's file (if any, and if the epoch has records)
+  // is handed to the caller, its name made durable. Caller holds flush_gate_.
+  bool ClaimPrepared(uint64_t e, bool has_records, PreparedFile* out);
+  // One round of preparation work (refill the pool, name files ahead, sync the directory).
+  // Called with `lock` (on prep_mu_) held; releases it during I/O. Returns whether it did work.
+  bool PrepareRound(std::unique_lock<std::mutex>& lock);
+  void PreparerLoop();
+  void StopPreparer();
+  void NoteSegmentSize(uint64_t bytes);
+  void DropPreparedFiles();  // Close: delete every prepared file and pool temporary
   void Dispatch(const DurableEvent& ev);
   // Control hooks (wal_control.cc).
   size_t RouteSlot(size_t slot, const SubmitBatch& batch);
   Status PublishChecked(uint64_t epoch, const EpochBatch& batch, const SegmentWriteOptions& options,
-                        SegmentWriteResult* result, uint32_t* attempts, DurableEvent* ev);
+                        const PreparedFile* prepared, SegmentWriteResult* result,
+                        uint32_t* attempts, DurableEvent* ev);
   ShadowVerdict ShadowCompareSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
                                      const std::string& path);
   void AnnotateEvent(const EpochBatch& batch, int64_t oldest_pending_ns, bool waiters,
@@ -299,6 +335,7 @@ class Wal {
   WalOptions options_;
   FileSystem* fs_;
   std::unique_ptr<TimingFileSystem> timing_fs_;  // wraps the configured fs; fs_ points at it
+  FileSystem* prep_fs_ = nullptr;                // the configured fs (preparation I/O, untimed)
   WalControlState control_;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<EpochCoordinator> coord_;
@@ -355,6 +392,20 @@ class Wal {
   uint64_t next_listener_id_ = 1;
   std::mutex dispatch_mu_;  // held while listeners run
   std::atomic<std::thread::id> dispatch_thread_{};
+
+  // Prepared files (see PrepareMode). prep_mu_ guards everything below it in this block.
+  bool prep_on_ = false;
+  bool prep_background_ = false;
+  std::mutex prep_mu_;
+  std::condition_variable prep_cv_;
+  uint64_t prep_floor_ = 0;                             // numbers < floor: sealed, never named
+  std::map<uint64_t, PreparedFile> prep_named_;         // final-named, unwritten, >= floor
+  std::vector<std::pair<std::string, uint64_t>> prep_pool_;  // synced temporaries (path, size)
+  uint64_t prep_size_ = 4096;                           // 0: segments too big, not preparing
+  std::vector<uint64_t> prep_recent_sizes_;
+  bool prep_failed_ = false;                            // an I/O error: preparation stops
+  bool prep_stop_ = false;
+  std::thread prep_thread_;
 
   // Stats (beyond the coordinator's counters).
   mutable std::mutex stats_mu_;

@@ -150,6 +150,14 @@ Status TimingFileSystem::NewWritableFile(const std::string& path,
   return Status::OK();
 }
 
+Status TimingFileSystem::ReopenForOverwrite(const std::string& path,
+                                            std::unique_ptr<WritableFile>* out) {
+  std::unique_ptr<WritableFile> base;
+  PWAL_RETURN_IF_ERROR(base_->ReopenForOverwrite(path, &base));
+  *out = std::make_unique<TimingWritableFile>(std::move(base), this);
+  return Status::OK();
+}
+
 Status TimingFileSystem::SyncDir(const std::string& dir, SyncMode mode) {
   if (mode == SyncMode::kNone) return base_->SyncDir(dir, mode);
   const int64_t t0 = NowNsSteady();
@@ -275,10 +283,21 @@ ShadowVerdict Wal::ShadowCompareSegment(const EpochBatch& batch,
                                         const SegmentWriteOptions& options,
                                         const std::string& path) {
   // What was submitted, encoded exactly as the writer encodes it, against what the file holds.
-  std::string expected;
-  if (!EncodeSegment(batch, options, &expected, nullptr).ok()) return ShadowVerdict::kNotRun;
   std::string actual;
-  const bool same = fs_->ReadFile(path, &actual).ok() && actual == expected;
+  const bool read = fs_->ReadFile(path, &actual).ok();
+  // A segment published into a prepared file carries the padded flag and zero padding up to
+  // the file's size: expect exactly that (every padding byte zero).
+  SegmentWriteOptions o = options;
+  SegmentHeader h;
+  o.padded = read && DecodeSegmentHeader(reinterpret_cast<const uint8_t*>(actual.data()),
+                                         actual.size(), &h).ok() &&
+             (h.flags & kSegmentFlagPadded) != 0;
+  std::string expected;
+  if (!EncodeSegment(batch, o, &expected, nullptr).ok()) return ShadowVerdict::kNotRun;
+  bool same = read && actual.size() >= expected.size() &&
+              actual.compare(0, expected.size(), expected) == 0 &&
+              (o.padded || actual.size() == expected.size());
+  for (size_t k = expected.size(); same && k < actual.size(); ++k) same = actual[k] == '\0';
   if (same) {
     control_.shadow_clean.fetch_add(1, std::memory_order_relaxed);
     return ShadowVerdict::kClean;
@@ -288,14 +307,14 @@ ShadowVerdict Wal::ShadowCompareSegment(const EpochBatch& batch,
 }
 
 Status Wal::PublishChecked(uint64_t epoch, const EpochBatch& batch,
-                           const SegmentWriteOptions& options, SegmentWriteResult* result,
-                           uint32_t* attempts, DurableEvent* ev) {
+                           const SegmentWriteOptions& options, const PreparedFile* prepared,
+                           SegmentWriteResult* result, uint32_t* attempts, DurableEvent* ev) {
   SegmentWriteOptions wo = options;
   // The certificate records any fallback in force for this epoch.
   if (ev->fallback_reason != 0 || ev->overflow_batches > 0) wo.fallback_active = true;
   const uint64_t sync0 = timing_fs_->sync_ns_total();
   const int64_t t0 = NowNsSteady();
-  Status st = PublishWithRetries(batch, wo, result, attempts);
+  Status st = PublishWithRetries(batch, wo, prepared, result, attempts);
   const bool compare = st.ok() && ActiveFallback() == FallbackReason::kNone &&
                        ShouldShadowCompare(Mode(), control_.shadow_per_mille, epoch + 1);
   if (compare) {
@@ -314,7 +333,7 @@ Status Wal::PublishChecked(uint64_t epoch, const EpochBatch& batch,
       } else {
         wo.fallback_active = true;
         uint32_t more = 0;
-        st = PublishWithRetries(batch, wo, result, &more);
+        st = PublishWithRetries(batch, wo, nullptr, result, &more);  // a new file
         *attempts += more;
         if (st.ok()) {
           path = result->path.empty() ? SegmentPath(db_path_, epoch) : result->path;

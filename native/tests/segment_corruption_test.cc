@@ -292,9 +292,35 @@ TEST(CorruptionV2Test, CertificateUnknownFlags) {
 
 TEST(CorruptionV2Test, HeaderReservedBytesNonZero) {
   std::string s = Encode(kSegmentFormatV2, Small());
-  s[6] = 1;
+  s[6] = 2;  // bit 0 is the padded flag; every other bit is reserved
   ResealV2(&s);
   ExpectCorrupt(s, "reserved");
+  s = Encode(kSegmentFormatV2, Small());
+  s[7] = 1;
+  ResealV2(&s);
+  ExpectCorrupt(s, "reserved");
+}
+
+// A prepared file: the padded flag allows zero padding after the certificate, and every byte
+// of it is checked.
+TEST(CorruptionV2Test, PaddedSegmentZeroPaddingIsCheckedByteByByte) {
+  std::string s = Encode(kSegmentFormatV2, Small());
+  s[6] = 1;  // padded
+  ResealV2(&s);
+  const size_t n = s.size();
+  s.append(700, '\0');
+  SegmentContents c;
+  ASSERT_TRUE(DecodeSegment(reinterpret_cast<const uint8_t*>(s.data()), s.size(), &c).ok());
+  EXPECT_EQ(c.header.flags, kSegmentFlagPadded);
+  for (size_t k = n; k < s.size(); k += 97) {
+    std::string t = s;
+    t[k] = 1;
+    ExpectCorrupt(t, "padding");
+  }
+  // Without the flag, the same zeros are trailing bytes.
+  std::string u = Encode(kSegmentFormatV2, Small());
+  u.append(700, '\0');
+  ExpectCorrupt(u, "trailing bytes");
 }
 
 TEST(CorruptionV2Test, ResealedGoodSegmentStillDecodes) {
@@ -523,6 +549,95 @@ TEST(CorruptionV2Test, RecordsOutOfReplayOrder) {
                         s.substr(24 + a_len + b_len);
   ResealV2(&swapped);
   ExpectCorrupt(swapped, "record 1: record out of replay order");
+}
+
+}  // namespace
+}  // namespace pwal
+
+namespace pwal {
+namespace {
+
+// Prepared segment files (docs/durability.md): an unwritten file (>= 24 bytes, zero header) is
+// not a segment. At the tail it is not even listed; in the middle it is skipped only when the
+// next segment's certificate proves nothing acknowledged is missing.
+TEST(PreparedFileRecoveryTest, UnwrittenFilesAreSkippedOnlyWithAProvenChain) {
+  const std::string db = "/p/t.db";
+  auto write = [&](FaultInjectingFileSystem* fs, uint64_t e, bool has_prev, uint64_t prev) {
+    SegmentWriteResult wr;
+    SegmentWriteOptions o;
+    o.has_prev = has_prev;
+    o.prev_durable_epoch = prev;
+    ASSERT_TRUE(WriteSegment(fs, db, Small(e), o, &wr).ok());
+  };
+  {
+    // 1, 2(unwritten orphan), 3 linking to 1, 4 and 5 unwritten (tail).
+    FaultInjectingFileSystem fs;
+    fs.MakeDir("/p");
+    write(&fs, 1, false, 0);
+    fs.PutFile(SegmentPath(db, 2), std::string(4096, '\0'));
+    write(&fs, 3, true, 1);
+    fs.PutFile(SegmentPath(db, 4), std::string(4096, '\0'));
+    fs.PutFile(SegmentPath(db, 5), std::string(8192, '\0'));
+    std::vector<SegmentEntry> listed, raw;
+    ASSERT_TRUE(ListSegments(&fs, db, &listed).ok());
+    ASSERT_TRUE(ListSegmentFiles(&fs, db, &raw).ok());
+    EXPECT_EQ(listed.size(), 3u);  // 1, 2, 3: the tail zeros are not listed
+    EXPECT_EQ(raw.size(), 5u);
+    std::optional<uint64_t> max;
+    ASSERT_TRUE(MaxDurableEpoch(&fs, db, &max).ok());
+    EXPECT_EQ(max, std::optional<uint64_t>(3));
+    RecoveryResult rr;
+    std::vector<WalRecord> records;
+    Status st = RecoverSegments(&fs, db, RecoveryOptions{}, &rr, &records);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(rr.epochs, (std::vector<uint64_t>{1, 3}));
+    EXPECT_EQ(rr.unwritten_skipped, 1u);
+    EXPECT_FALSE(rr.torn_tail);
+    size_t n = 0;
+    ASSERT_TRUE(CleanupSegments(&fs, db, &n).ok());
+    EXPECT_EQ(fs.Names("/p").size(), 0u);  // prepared files go too
+  }
+  {
+    // 1, 2(unwritten), 3 linking to 2 (a lost acknowledged segment 2): a gap.
+    FaultInjectingFileSystem fs;
+    fs.MakeDir("/p");
+    write(&fs, 1, false, 0);
+    fs.PutFile(SegmentPath(db, 2), std::string(4096, '\0'));
+    write(&fs, 3, true, 2);
+    RecoveryResult rr;
+    std::vector<WalRecord> records;
+    EXPECT_EQ(RecoverSegments(&fs, db, RecoveryOptions{}, &rr, &records).code(),
+              Status::Code::kCertificateGap);
+  }
+  {
+    // 1, 2(unwritten), 3 without a link: nothing proves 2 was never acknowledged.
+    FaultInjectingFileSystem fs;
+    fs.MakeDir("/p");
+    write(&fs, 1, false, 0);
+    fs.PutFile(SegmentPath(db, 2), std::string(4096, '\0'));
+    write(&fs, 3, false, 0);
+    RecoveryResult rr;
+    std::vector<WalRecord> records;
+    EXPECT_FALSE(RecoverSegments(&fs, db, RecoveryOptions{}, &rr, &records).ok());
+  }
+  {
+    // A zero header with data after it (a torn publish whose header sector never landed) at
+    // the tail is unwritten too; a short all-zero file is NOT (it stays a torn tail).
+    FaultInjectingFileSystem fs;
+    fs.MakeDir("/p");
+    write(&fs, 1, false, 0);
+    std::string torn(4096, '\0');
+    torn[100] = 7;
+    fs.PutFile(SegmentPath(db, 2), torn);
+    RecoveryResult rr;
+    std::vector<WalRecord> records;
+    ASSERT_TRUE(RecoverSegments(&fs, db, RecoveryOptions{}, &rr, &records).ok());
+    EXPECT_EQ(rr.epochs, std::vector<uint64_t>{1});
+    EXPECT_FALSE(rr.torn_tail);
+    fs.PutFile(SegmentPath(db, 2), std::string(10, '\0'));
+    ASSERT_TRUE(RecoverSegments(&fs, db, RecoveryOptions{}, &rr, &records).ok());
+    EXPECT_TRUE(rr.torn_tail);
+  }
 }
 
 }  // namespace

@@ -112,7 +112,10 @@ struct RunResult {
 };
 
 // The deterministic workload: 5 epochs of 1-3 commits each (1-3 frames), flushed by hand.
-RunResult RunDeterministic(FaultInjectingFileSystem* fs) {
+// With prepared files (inline, so every I/O step is deterministic) it also seals two empty
+// epochs, whose prepared files become orphans, and grows the segments past the prepared size.
+RunResult RunDeterministic(FaultInjectingFileSystem* fs, PrepareMode prepare = PrepareMode::kOff,
+                           WalStats* stats = nullptr) {
   RunResult out;
   WalOptions o;
   o.slot_count = 2;
@@ -120,13 +123,19 @@ RunResult RunDeterministic(FaultInjectingFileSystem* fs) {
   o.start_flusher = false;
   o.fsync = FsyncPolicy::kFull;
   o.max_write_attempts = 2;
+  o.prepare = prepare;
+  o.prepare_ahead = 2;
   std::shared_ptr<Wal> wal;
   if (!Wal::Open(kDb, o, &wal).ok()) return out;
+  const bool prepared = prepare != PrepareMode::kOff;
   uint64_t txn = 1;
   for (int epoch = 0; epoch < 5; ++epoch) {
+    if (prepared && (epoch == 2 || epoch == 4)) {
+      if (!wal->AdvanceAndFlush(10000, nullptr).ok()) break;  // an empty epoch
+    }
     std::vector<uint64_t> in_epoch;
     for (int k = 0; k <= epoch % 3; ++k, ++txn) {
-      Commit c{txn, {}, static_cast<size_t>(16 + 40 * k)};
+      Commit c{txn, {}, static_cast<size_t>(16 + 40 * k + (prepared && epoch == 3 ? 3000 : 0))};
       for (int p = 0; p <= (txn % 3); ++p) c.pages.push_back(static_cast<uint32_t>(p + 1));
       out.submitted[txn] = c;
       uint64_t e;
@@ -136,19 +145,36 @@ RunResult RunDeterministic(FaultInjectingFileSystem* fs) {
     if (!wal->AdvanceAndFlush(10000, nullptr).ok()) break;
     out.acked.insert(in_epoch.begin(), in_epoch.end());
   }
+  if (stats != nullptr) *stats = wal->Stats();
   wal->Close(true);
   return out;
 }
 
-TEST(WalCrash, EveryStepOfADeterministicWorkload) {
+class WalCrashEveryStep : public ::testing::TestWithParam<PrepareMode> {};
+
+TEST_P(WalCrashEveryStep, DeterministicWorkload) {
+  const PrepareMode prepare = GetParam();
   uint64_t total_steps = 0;
   {
     FaultInjectingFileSystem fs;
     fs.MakeDir("/db");
-    RunResult r = RunDeterministic(&fs);
+    WalStats stats;
+    RunResult r = RunDeterministic(&fs, prepare, &stats);
     ASSERT_EQ(r.acked.size(), r.submitted.size()) << "the workload must succeed without faults";
     total_steps = fs.steps();
     CheckRecovery(&fs, r.submitted, r.acked, "no crash");
+    if (prepare != PrepareMode::kOff) {
+      // Epoch 0 has no prepared file yet; later epochs go into prepared files, except where
+      // an empty epoch consumed the number prepared for it.
+      EXPECT_GE(stats.prepared_publishes, 3u);
+      EXPECT_GE(stats.prepared_files, 1u);
+      // Close removed every prepared file: only real segments are left.
+      std::vector<SegmentEntry> raw, listed;
+      ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &raw).ok());
+      ASSERT_TRUE(ListSegments(&fs, kDb, &listed).ok());
+      EXPECT_EQ(raw.size(), 5u);
+      EXPECT_EQ(listed.size(), 5u);
+    }
   }
   ASSERT_GT(total_steps, 10u);
   const Tear tears[] = {Tear::kDrop, Tear::kCutShort, Tear::kZeroFill, Tear::kGarbage};
@@ -160,7 +186,7 @@ TEST(WalCrash, EveryStepOfADeterministicWorkload) {
       FaultInjectingFileSystem fs;
       fs.MakeDir("/db");
       fs.CrashAtStep(step);
-      RunResult r = RunDeterministic(&fs);
+      RunResult r = RunDeterministic(&fs, prepare);
       if (fs.crashed()) ++crashed_runs;
       if (r.acked.size() < r.submitted.size()) ++partial_runs;
       fs.PowerLoss(tear, step);
@@ -172,18 +198,24 @@ TEST(WalCrash, EveryStepOfADeterministicWorkload) {
   // Every step but the one past the end crashed, and most runs lost unacknowledged work.
   EXPECT_EQ(crashed_runs, 4 * total_steps);
   EXPECT_GT(partial_runs, 2 * total_steps);
-  std::printf("deterministic workload: %llu steps, %zu crash runs\n",
-              static_cast<unsigned long long>(total_steps), crashed_runs);
+  std::printf("deterministic workload (prepare %d): %llu steps, %zu crash runs\n",
+              static_cast<int>(prepare), static_cast<unsigned long long>(total_steps),
+              crashed_runs);
 }
+
+INSTANTIATE_TEST_SUITE_P(WalCrash, WalCrashEveryStep,
+                         ::testing::Values(PrepareMode::kOff, PrepareMode::kInline));
 
 // Concurrent producers with the running adaptive flusher; the crash lands at a random step.
 TEST(WalCrash, RandomCrashesUnderConcurrentCommits) {
   std::mt19937_64 rng(20240601);
-  for (int round = 0; round < 40; ++round) {
+  for (int round = 0; round < 80; ++round) {
     FaultInjectingFileSystem fs;
     fs.MakeDir("/db");
     fs.CrashAtStep(1 + rng() % 60);
     WalOptions o;
+    // Odd rounds: a background preparer thread races the flusher.
+    o.prepare = round % 2 == 1 ? PrepareMode::kBackground : PrepareMode::kOff;
     o.slot_count = 3;
     o.fs = &fs;
     o.fsync = FsyncPolicy::kFull;
@@ -220,6 +252,84 @@ TEST(WalCrash, RandomCrashesUnderConcurrentCommits) {
     ReopenAndContinue(&fs, &r.submitted, r.acked, where);
     if (::testing::Test::HasFailure()) return;
   }
+}
+
+}  // namespace
+}  // namespace pwal
+
+namespace pwal {
+namespace {
+
+// A failed sync of a prepared file: the file is abandoned (deleted, never synced again) and
+// the epoch is rewritten from memory into a new file; after power loss everything acknowledged
+// is there.
+TEST(WalPrepared, SyncFailureOfAPreparedFileRewritesTheEpochIntoANewFile) {
+  for (Tear tear : {Tear::kDrop, Tear::kGarbage, Tear::kZeroFill}) {
+    FaultInjectingFileSystem fs;
+    fs.MakeDir("/db");
+    WalOptions o;
+    o.slot_count = 1;
+    o.fs = &fs;
+    o.start_flusher = false;
+    o.prepare = PrepareMode::kInline;
+    o.max_write_attempts = 2;
+    std::shared_ptr<Wal> wal;
+    ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
+    std::map<uint64_t, Commit> submitted;
+    std::set<uint64_t> acked;
+    for (uint64_t txn = 1; txn <= 3; ++txn) {
+      Commit c{txn, {1, 2}, 100};
+      submitted[txn] = c;
+      uint64_t e;
+      ASSERT_TRUE(SubmitCommit(wal.get(), 0, c, &e).ok());
+      if (txn == 2) fs.FailNth(FaultInjectingFileSystem::Op::kSync, 1, EIO);
+      ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok()) << txn;
+      acked.insert(txn);
+    }
+    WalStats s = wal->Stats();
+    EXPECT_EQ(s.write_failures, 1u);
+    EXPECT_EQ(s.prepared_publishes, 1u);  // epoch 0: no file yet; 1: failed; 2: prepared
+    EXPECT_EQ(s.segments_written, 3u);
+    fs.PowerLoss(tear, 7);
+    CheckRecovery(&fs, submitted, acked, "after a failed prepared sync");
+    wal.reset();
+  }
+}
+
+
+// An I/O error while preparing only stops preparation: later epochs go through new files, and
+// nothing prepared is left behind after close.
+TEST(WalPrepared, PreparationFailureFallsBackToNewFiles) {
+  FaultInjectingFileSystem fs;
+  fs.MakeDir("/db");
+  WalOptions o;
+  o.slot_count = 1;
+  o.fs = &fs;
+  o.start_flusher = false;
+  o.prepare = PrepareMode::kInline;
+  std::shared_ptr<Wal> wal;
+  ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
+  std::map<uint64_t, Commit> submitted;
+  std::set<uint64_t> acked;
+  for (uint64_t txn = 1; txn <= 4; ++txn) {
+    Commit c{txn, {1}, 64};
+    submitted[txn] = c;
+    uint64_t e;
+    ASSERT_TRUE(SubmitCommit(wal.get(), 0, c, &e).ok());
+    // Epoch 0 publishes through a new file (one rename); the next rename is the preparer's.
+    if (txn == 1) fs.FailNth(FaultInjectingFileSystem::Op::kRename, 2, EIO);
+    ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok()) << txn;
+    acked.insert(txn);
+  }
+  WalStats s = wal->Stats();
+  EXPECT_EQ(s.prepared_publishes, 0u);
+  EXPECT_EQ(s.write_failures, 0u);
+  ASSERT_TRUE(wal->Close().ok());
+  for (const std::string& name : fs.Names("/db")) {
+    EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
+  }
+  fs.PowerLoss(Tear::kGarbage, 3);
+  CheckRecovery(&fs, submitted, acked, "after a failed preparation");
 }
 
 }  // namespace
