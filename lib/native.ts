@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
 
 import { setDefaultLaneIdProvider } from './lane-stager';
+import type { ParallelWalCommitCertificate } from './segment-types';
 
 /** One frame as the addon reads it (validated natively, errors name `batch.frames[i].<field>`). */
 export interface NativeFrame {
@@ -149,20 +150,8 @@ export interface NativePackedRecords {
   segments: NativePackedSegment[];
 }
 
-/** The certificate object built by the addon (same shape as ParallelWalCommitCertificate). */
-export interface NativeCertificate {
-  formatVersion: number;
-  certificateEpoch: bigint;
-  commitSeqLo: bigint;
-  commitSeqHi: bigint;
-  durableSegmentEpoch: bigint | null;
-  laneCount: number;
-  laneRecordCounts: number[];
-  dbSizePages: number;
-  pageSetSize: number;
-  certificateCrc32c: number;
-  fallbackActive: boolean;
-}
+/** The certificate object built by the addon: the public one without the constant `residue`. */
+export type NativeCertificate = Omit<ParallelWalCommitCertificate, 'residue'>;
 
 export interface NativeWriteResult {
   bytesWritten: number;

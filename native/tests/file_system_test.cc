@@ -16,10 +16,7 @@ using Op = FaultInjectingFileSystem::Op;
 using Tear = FaultInjectingFileSystem::TearMode;
 using testing::TempDir;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::Slurp;
 Status WriteAll(FileSystem* fs, const std::string& path, const std::string& s, SyncMode sync) {
   std::unique_ptr<WritableFile> f;
   PWAL_RETURN_IF_ERROR(fs->NewWritableFile(path, &f));

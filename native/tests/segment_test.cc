@@ -21,12 +21,9 @@ using testing::MakeRecord;
 using testing::Opts;
 using testing::TempDir;
 
-FileSystem* Fs() { return FileSystem::Default(); }
+using testing::Fs;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::Slurp;
 void Spit(const std::string& path, const std::string& bytes, bool append = false) {
   std::ofstream out(path, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
   out << bytes;

@@ -10,6 +10,9 @@
 namespace pwal {
 namespace testing {
 
+// The POSIX file system the segment tests run against.
+inline FileSystem* Fs() { return FileSystem::Default(); }
+
 inline WalRecord MakeRecord(uint64_t txn, uint64_t epoch, uint32_t page, uint64_t seq,
                             std::vector<uint8_t> after, bool has_end = true,
                             std::vector<uint8_t> before = {}) {

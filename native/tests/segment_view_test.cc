@@ -21,12 +21,9 @@ using testing::MakeRecord;
 using testing::Opts;
 using testing::TempDir;
 
-FileSystem* Fs() { return FileSystem::Default(); }
+using testing::Fs;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::Slurp;
 
 EpochBatch VariedBatch(uint64_t epoch) {
   std::vector<WalRecord> records;

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace pwal {
@@ -25,6 +27,11 @@ std::vector<uint8_t> RandomBytes(std::mt19937_64* rng, size_t n) {
   std::vector<uint8_t> out(n);
   for (auto& b : out) b = static_cast<uint8_t>((*rng)());
   return out;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace testing

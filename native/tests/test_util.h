@@ -23,5 +23,8 @@ class TempDir {
 
 std::vector<uint8_t> RandomBytes(std::mt19937_64* rng, size_t n);
 
+// The whole content of a file (empty if it cannot be read).
+std::string Slurp(const std::string& path);
+
 }  // namespace testing
 }  // namespace pwal

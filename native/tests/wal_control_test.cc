@@ -13,6 +13,7 @@
 #include "segment.h"
 #include "test_util.h"
 #include "wal.h"
+#include "wal_test_util.h"
 
 namespace pwal {
 namespace {
@@ -33,20 +34,9 @@ struct OneFrame {
   }
 };
 
-WalOptions Stopped(size_t slots) {
-  WalOptions o;
-  o.slot_count = slots;
-  o.start_flusher = false;
-  o.fsync = FsyncPolicy::kOff;
-  return o;
-}
+using ::pwal::testing::Stopped;
 
-std::shared_ptr<Wal> MustOpen(const std::string& path, const WalOptions& o) {
-  std::shared_ptr<Wal> wal;
-  Status st = Wal::Open(path, o, &wal);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return wal;
-}
+using ::pwal::testing::MustOpen;
 
 // Lane counts of the certificate of the single segment of `db`.
 std::vector<uint32_t> LaneCounts(const std::string& db) {

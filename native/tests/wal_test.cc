@@ -20,6 +20,7 @@
 #include "fault_file_system.h"
 #include "segment.h"
 #include "test_util.h"
+#include "wal_test_util.h"
 
 namespace pwal {
 namespace {
@@ -58,20 +59,9 @@ struct OneFrame {
   }
 };
 
-WalOptions Stopped(size_t slots = 1) {
-  WalOptions o;
-  o.slot_count = slots;
-  o.start_flusher = false;
-  o.fsync = FsyncPolicy::kOff;
-  return o;
-}
+using ::pwal::testing::Stopped;
 
-std::shared_ptr<Wal> MustOpen(const std::string& path, const WalOptions& o) {
-  std::shared_ptr<Wal> wal;
-  Status st = Wal::Open(path, o, &wal);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return wal;
-}
+using ::pwal::testing::MustOpen;
 
 std::vector<WalRecord> Recover(FileSystem* fs, const std::string& db, RecoveryResult* res = nullptr) {
   RecoveryResult r;
