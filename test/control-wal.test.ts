@@ -428,12 +428,31 @@ describe('segment reasons', () => {
     })();
   }
 
-  test('a bad certificate checksum is certificate_checksum_mismatch', async () => {
+  // The certificate CRC is the last word of the certificate, which ends the file unless the
+  // segment was published into a prepared (padded) file: then zero padding follows it. Which
+  // path the first commit takes depends on whether the preparer thread was done yet, so the
+  // test pins each path and locates the certificate from its magic and lane count.
+  function certificateCrcOffset(bytes: Buffer): number {
+    const at = bytes.lastIndexOf(Buffer.from('CERT', 'latin1'));
+    expect(at).toBeGreaterThan(24);
+    const lanes = bytes.readUInt32LE(at + 48);
+    return at + 52 + 4 * lanes;
+  }
+
+  test.each([
+    ['a new file', false],
+    ['a prepared file', true],
+  ])('a bad certificate checksum is certificate_checksum_mismatch (%s)', async (_name, prepared) => {
     const db = tmpDbPath();
-    await writeLog(db, 1);
+    const wal = ParallelWal.open(db, { preparedSegments: prepared });
+    await wal.commit(oneFrame(1));
+    await wal.close();
     const seg = listSegmentsSync(db)[0].path;
     const bytes = fs.readFileSync(seg);
-    bytes[bytes.length - 1] ^= 0xff;
+    const crcAt = certificateCrcOffset(bytes);
+    // Unpadded, the certificate CRC is the file's last word.
+    if (!prepared) expect(crcAt + 4).toBe(bytes.length);
+    bytes[crcAt] ^= 0xff;
     fs.writeFileSync(seg, bytes);
     const err = catchError(() => readSegmentSync(seg));
     expect(err.code).toBe('WAL_CORRUPTION');
