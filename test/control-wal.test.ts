@@ -17,7 +17,6 @@ import {
   readSegmentSync,
   recoverSegmentsSync,
 } from '../lib/index';
-import { defaultParallelWalLaneCount } from '../lib/control';
 import { catchError } from './helpers';
 import { FIXTURES, oneFrame, recovered, removeTmpDirs, tmpDbPath } from './wal-helpers';
 
@@ -81,9 +80,13 @@ describe('options.control', () => {
   // and what they must be given the two threads' slots: a thread's lane is its slot modulo the
   // lane count, and slots come from a process-wide counter that other test files in this jest
   // process may reset, so two threads can legitimately share a lane.
+  // `laneCount`: the lane count the control surface should put in effect (docs/control.md: without
+  // laneCountOverride every one of the slotCount slots is a lane); the expected certificate
+  // follows from the two threads' actual slots modulo that.
   async function lanesUsedByTwoThreads(control: object, laneCount: number): Promise<{ counts: number[]; expected: number[] }> {
     const db = tmpDbPath();
     const main = new ParallelWalCoordinator(db, { slotCount: 64, control: control as never });
+    expect(main.controlState().laneCount).toBe(laneCount);
     main.submitBatch(oneFrame(1, 1));
     const mainSlot = main.threadSlot();
     const workerSlot = await new Promise<number>((resolve, reject) => {
@@ -101,7 +104,7 @@ describe('options.control', () => {
   }
 
   test('two threads use their own lanes in auto, one with laneCountOverride 1 or in conservative mode', async () => {
-    const two = await lanesUsedByTwoThreads({ mode: 'auto' }, Math.min(64, defaultParallelWalLaneCount()));
+    const two = await lanesUsedByTwoThreads({ mode: 'auto' }, 64);
     expect(two.counts).toEqual(two.expected);
     expect((await lanesUsedByTwoThreads({ mode: 'auto', laneCountOverride: 1 }, 1)).counts).toEqual([2]);
     expect((await lanesUsedByTwoThreads({ mode: 'conservative' }, 1)).counts).toEqual([2]);

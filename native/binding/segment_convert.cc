@@ -85,21 +85,94 @@ void CopyImage(Napi::Value v, const std::string& name, std::vector<uint8_t>* out
   if (bytes.length > 0) out->assign(bytes.data, bytes.data + bytes.length);
 }
 
-void ParseRecord(Napi::Value value, const std::string& name, const RecordKeys& k, WalRecord* r) {
-  Napi::Object obj = AsObject(value, name);
-  const std::string token_name = Field(name, "txnToken");
-  Napi::Object token = AsObject(obj.Get(k.txn_token), token_name);
-  r->txn_id = ParseU64(token.Get(k.id), Field(token_name, "id"));
-  if (r->txn_id == 0) RangeErr(value.Env(), Field(token_name, "id"), "must be != 0. Received 0");
-  r->txn_epoch = ParseU32(token.Get(k.epoch), Field(token_name, "epoch"));
-  r->epoch = ParseU64(obj.Get(k.epoch), Field(name, "epoch"));
-  r->page_id = ParseU32(obj.Get(k.page_id), Field(name, "pageId"), 1);
-  r->begin_seq = ParseU64(obj.Get(k.begin_seq), Field(name, "beginSeq"));
+// The argument path of a record's field ("batch.records[7].txnToken.id"), built only when an
+// error needs it: building it for every field of every record cost more than the parse itself.
+struct LazyName {
+  const std::string& records;  // "batch.records"
+  uint32_t index;
+  const char* field;
+  const char* subfield = nullptr;
+  std::string str() const {
+    std::string s = records + "[" + std::to_string(index) + "]";
+    if (field != nullptr) s = Field(s, field);
+    if (subfield != nullptr) s = Field(s, subfield);
+    return s;
+  }
+};
+
+napi_valuetype TypeOf(Napi::Value v) {
+  napi_valuetype t = napi_undefined;
+  napi_typeof(v.Env(), v, &t);
+  return t;
+}
+
+// Fast paths: the common, valid argument costs one or two N-API calls; anything else falls
+// through to the full parser, which names the argument in its error.
+Napi::Object FastObject(Napi::Value v, const LazyName& n) {
+  if (TypeOf(v) == napi_object && !v.IsArray()) return v.As<Napi::Object>();
+  return AsObject(v, n.str());
+}
+
+uint64_t FastU64(Napi::Value v, const LazyName& n) {
+  if (TypeOf(v) == napi_number) {
+    double d = 0;
+    napi_get_value_double(v.Env(), v, &d);
+    if (d >= 0 && d <= kMaxSafeInteger && std::floor(d) == d) return static_cast<uint64_t>(d);
+  }
+  return ParseU64(v, n.str());
+}
+
+uint32_t FastU32(Napi::Value v, const LazyName& n, uint32_t min = 0) {
+  if (TypeOf(v) == napi_number) {
+    double d = 0;
+    napi_get_value_double(v.Env(), v, &d);
+    if (d >= min && d <= 4294967295.0 && std::floor(d) == d) return static_cast<uint32_t>(d);
+  }
+  return ParseU32(v, n.str(), min);
+}
+
+void FastImage(Napi::Value v, const LazyName& n, std::vector<uint8_t>* out) {
+  bool is_typed = false;
+  napi_is_typedarray(v.Env(), v, &is_typed);
+  if (is_typed) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(v.Env(), v, &type, &length, &data, nullptr, nullptr) == napi_ok) {
+      size_t bytes = length;
+      switch (type) {
+        case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: break;
+        case napi_int16_array: case napi_uint16_array: bytes *= 2; break;
+        case napi_int32_array: case napi_uint32_array: case napi_float32_array: bytes *= 4; break;
+        default: bytes *= 8; break;
+      }
+      if (data == nullptr) bytes = 0;  // detached
+      if (bytes <= kMaxImageBytes) {
+        if (bytes > 0) out->assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + bytes);
+        return;
+      }
+    }
+  }
+  CopyImage(v, n.str(), out);
+}
+
+void ParseRecord(Napi::Value value, const std::string& records_name, uint32_t index,
+                 const RecordKeys& k, WalRecord* r) {
+  auto at = [&](const char* f, const char* sub = nullptr) { return LazyName{records_name, index, f, sub}; };
+  Napi::Object obj = FastObject(value, at(nullptr));
+  Napi::Object token = FastObject(obj.Get(k.txn_token), at("txnToken"));
+  r->txn_id = FastU64(token.Get(k.id), at("txnToken", "id"));
+  if (r->txn_id == 0) RangeErr(value.Env(), at("txnToken", "id").str(), "must be != 0. Received 0");
+  r->txn_epoch = FastU32(token.Get(k.epoch), at("txnToken", "epoch"));
+  r->epoch = FastU64(obj.Get(k.epoch), at("epoch"));
+  r->page_id = FastU32(obj.Get(k.page_id), at("pageId"), 1);
+  r->begin_seq = FastU64(obj.Get(k.begin_seq), at("beginSeq"));
   Napi::Value end_seq = obj.Get(k.end_seq);
-  r->has_end_seq = !end_seq.IsNull() && !end_seq.IsUndefined();
-  r->end_seq = r->has_end_seq ? ParseU64(end_seq, Field(name, "endSeq")) : 0;
-  CopyImage(obj.Get(k.before_image), Field(name, "beforeImage"), &r->before_image);
-  CopyImage(obj.Get(k.after_image), Field(name, "afterImage"), &r->after_image);
+  const napi_valuetype end_type = TypeOf(end_seq);
+  r->has_end_seq = end_type != napi_null && end_type != napi_undefined;
+  r->end_seq = r->has_end_seq ? FastU64(end_seq, at("endSeq")) : 0;
+  FastImage(obj.Get(k.before_image), at("beforeImage"), &r->before_image);
+  FastImage(obj.Get(k.after_image), at("afterImage"), &r->after_image);
 }
 
 
@@ -273,8 +346,7 @@ EpochBatch ParseBatch(Napi::Value value, const std::string& name) {
   for (uint32_t i = 0; i < n; ++i) {
     Napi::HandleScope scope(env);
     batch.records.emplace_back();
-    ParseRecord(records.Get(i), records_name + "[" + std::to_string(i) + "]", keys,
-                &batch.records.back());
+    ParseRecord(records.Get(i), records_name, i, keys, &batch.records.back());
   }
 
   const std::string rpc_name = Field(name, "recordsPerCore");
