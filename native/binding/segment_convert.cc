@@ -67,26 +67,9 @@ struct RecordKeys {
         after_image(Napi::String::New(env, "afterImage")) {}
 };
 
-Napi::Object AsObject(Napi::Value v, const std::string& name) {
-  if (!v.IsObject() || v.IsFunction() || v.IsArray()) TypeErr(v, name, "of type object");
-  return v.As<Napi::Object>();
-}
-
-void CopyImage(Napi::Value v, const std::string& name, std::vector<uint8_t>* out) {
-  if (!v.IsTypedArray() && !v.IsDataView()) {
-    TypeErr(v, name, "an instance of Buffer, TypedArray or DataView");
-  }
-  ByteView bytes = ParseBytes(v, name);
-  if (bytes.length > kMaxImageBytes) {
-    RangeErr(v.Env(), name,
-             "length " + std::to_string(bytes.length) + " exceeds maximum " +
-                 std::to_string(kMaxImageBytes) + " (the largest SQLite page)");
-  }
-  if (bytes.length > 0) out->assign(bytes.data, bytes.data + bytes.length);
-}
-
 // The argument path of a record's field ("batch.records[7].txnToken.id"), built only when an
 // error needs it: building it for every field of every record cost more than the parse itself.
+// The parsers below take either a plain name or this; NameOf() turns either into the string.
 struct LazyName {
   const std::string& records;  // "batch.records"
   uint32_t index;
@@ -99,6 +82,8 @@ struct LazyName {
     return s;
   }
 };
+const std::string& NameOf(const std::string& name) { return name; }
+std::string NameOf(const LazyName& name) { return name.str(); }
 
 napi_valuetype TypeOf(Napi::Value v) {
   napi_valuetype t = napi_undefined;
@@ -106,74 +91,116 @@ napi_valuetype TypeOf(Napi::Value v) {
   return t;
 }
 
-// Fast paths: the common, valid argument costs one or two N-API calls; anything else falls
-// through to the full parser, which names the argument in its error.
-Napi::Object FastObject(Napi::Value v, const LazyName& n) {
-  if (TypeOf(v) == napi_object && !v.IsArray()) return v.As<Napi::Object>();
-  return AsObject(v, n.str());
-}
-
-uint64_t FastU64(Napi::Value v, const LazyName& n) {
-  if (TypeOf(v) == napi_number) {
-    double d = 0;
-    napi_get_value_double(v.Env(), v, &d);
-    if (d >= 0 && d <= kMaxSafeInteger && std::floor(d) == d) return static_cast<uint64_t>(d);
-  }
-  return ParseU64(v, n.str());
-}
-
-uint32_t FastU32(Napi::Value v, const LazyName& n, uint32_t min = 0) {
-  if (TypeOf(v) == napi_number) {
-    double d = 0;
-    napi_get_value_double(v.Env(), v, &d);
-    if (d >= min && d <= 4294967295.0 && std::floor(d) == d) return static_cast<uint32_t>(d);
-  }
-  return ParseU32(v, n.str(), min);
-}
-
-void FastImage(Napi::Value v, const LazyName& n, std::vector<uint8_t>* out) {
+// A typed array's bytes in one N-API call (its data pointer already includes the byte offset).
+bool TypedArrayBytes(Napi::Value v, ByteView* out) {
   bool is_typed = false;
-  napi_is_typedarray(v.Env(), v, &is_typed);
-  if (is_typed) {
-    napi_typedarray_type type;
-    size_t length = 0;
-    void* data = nullptr;
-    if (napi_get_typedarray_info(v.Env(), v, &type, &length, &data, nullptr, nullptr) == napi_ok) {
-      size_t bytes = length;
-      switch (type) {
-        case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: break;
-        case napi_int16_array: case napi_uint16_array: bytes *= 2; break;
-        case napi_int32_array: case napi_uint32_array: case napi_float32_array: bytes *= 4; break;
-        default: bytes *= 8; break;
-      }
-      if (data == nullptr) bytes = 0;  // detached
-      if (bytes <= kMaxImageBytes) {
-        if (bytes > 0) out->assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + bytes);
-        return;
-      }
-    }
+  if (napi_is_typedarray(v.Env(), v, &is_typed) != napi_ok || !is_typed) return false;
+  napi_typedarray_type type;
+  size_t elements = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(v.Env(), v, &type, &elements, &data, nullptr, nullptr) != napi_ok) {
+    return false;
   }
-  CopyImage(v, n.str(), out);
+  size_t element_size = 8;
+  switch (type) {
+    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: element_size = 1; break;
+    case napi_int16_array: case napi_uint16_array: element_size = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: element_size = 4; break;
+    default: break;
+  }
+  out->data = static_cast<const uint8_t*>(data);
+  out->length = data == nullptr ? 0 : elements * element_size;  // detached: empty
+  return true;
+}
+
+// Each parser costs one or two N-API calls for a valid argument; only an error builds the name.
+template <typename Name>
+Napi::Object ObjectArg(Napi::Value v, const Name& name) {
+  if (TypeOf(v) != napi_object || v.IsArray()) TypeErr(v, NameOf(name), "of type object");
+  return v.As<Napi::Object>();
+}
+
+template <typename Name>
+uint64_t U64Arg(Napi::Value value, const Name& name) {
+  const napi_valuetype type = TypeOf(value);
+  if (type == napi_number) {
+    const double d = value.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= kMaxSafeInteger) || std::floor(d) != d) {
+      RangeErr(value.Env(), NameOf(name),
+               "must be a safe integer >= 0 and <= 9007199254740991 (pass a bigint for larger "
+               "values). Received " + value.ToString().Utf8Value());
+    }
+    return static_cast<uint64_t>(d);
+  }
+  if (type == napi_bigint) {
+    bool lossless = false;
+    uint64_t v = value.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) {
+      RangeErr(value.Env(), NameOf(name),
+               "must be >= 0n and <= 18446744073709551615n. Received " +
+                   value.ToString().Utf8Value() + "n");
+    }
+    return v;
+  }
+  TypeErr(value, NameOf(name), "of type bigint or number");
+}
+
+template <typename Name>
+uint32_t U32Arg(Napi::Value value, const Name& name, uint32_t min) {
+  const napi_valuetype type = TypeOf(value);
+  uint64_t v;
+  if (type == napi_number) {
+    const double d = value.As<Napi::Number>().DoubleValue();
+    v = (d >= 0 && d <= 4294967295.0 && std::floor(d) == d) ? static_cast<uint64_t>(d) : UINT64_MAX;
+  } else if (type == napi_bigint) {
+    bool lossless = false;
+    v = value.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) v = UINT64_MAX;
+  } else {
+    TypeErr(value, NameOf(name), "of type number");
+  }
+  if (v < min || v > 0xFFFFFFFFull) {
+    RangeErr(value.Env(), NameOf(name),
+             "must be an integer >= " + std::to_string(min) + " and <= 4294967295. Received " +
+                 value.ToString().Utf8Value() + (type == napi_bigint ? "n" : ""));
+  }
+  return static_cast<uint32_t>(v);
+}
+
+template <typename Name>
+void CopyImage(Napi::Value v, const Name& name, std::vector<uint8_t>* out) {
+  ByteView bytes;
+  if (!TypedArrayBytes(v, &bytes)) {
+    if (!v.IsDataView()) TypeErr(v, NameOf(name), "an instance of Buffer, TypedArray or DataView");
+    bytes = ParseBytes(v, NameOf(name));
+  }
+  if (bytes.length > kMaxImageBytes) {
+    RangeErr(v.Env(), NameOf(name),
+             "length " + std::to_string(bytes.length) + " exceeds maximum " +
+                 std::to_string(kMaxImageBytes) + " (the largest SQLite page)");
+  }
+  if (bytes.length > 0) out->assign(bytes.data, bytes.data + bytes.length);
 }
 
 void ParseRecord(Napi::Value value, const std::string& records_name, uint32_t index,
                  const RecordKeys& k, WalRecord* r) {
   auto at = [&](const char* f, const char* sub = nullptr) { return LazyName{records_name, index, f, sub}; };
-  Napi::Object obj = FastObject(value, at(nullptr));
-  Napi::Object token = FastObject(obj.Get(k.txn_token), at("txnToken"));
-  r->txn_id = FastU64(token.Get(k.id), at("txnToken", "id"));
+  Napi::Object obj = ObjectArg(value, at(nullptr));
+  Napi::Object token = ObjectArg(obj.Get(k.txn_token), at("txnToken"));
+  r->txn_id = U64Arg(token.Get(k.id), at("txnToken", "id"));
   if (r->txn_id == 0) RangeErr(value.Env(), at("txnToken", "id").str(), "must be != 0. Received 0");
-  r->txn_epoch = FastU32(token.Get(k.epoch), at("txnToken", "epoch"));
-  r->epoch = FastU64(obj.Get(k.epoch), at("epoch"));
-  r->page_id = FastU32(obj.Get(k.page_id), at("pageId"), 1);
-  r->begin_seq = FastU64(obj.Get(k.begin_seq), at("beginSeq"));
+  r->txn_epoch = U32Arg(token.Get(k.epoch), at("txnToken", "epoch"), 0);
+  r->epoch = U64Arg(obj.Get(k.epoch), at("epoch"));
+  r->page_id = U32Arg(obj.Get(k.page_id), at("pageId"), 1);
+  r->begin_seq = U64Arg(obj.Get(k.begin_seq), at("beginSeq"));
   Napi::Value end_seq = obj.Get(k.end_seq);
   const napi_valuetype end_type = TypeOf(end_seq);
   r->has_end_seq = end_type != napi_null && end_type != napi_undefined;
-  r->end_seq = r->has_end_seq ? FastU64(end_seq, at("endSeq")) : 0;
-  FastImage(obj.Get(k.before_image), at("beforeImage"), &r->before_image);
-  FastImage(obj.Get(k.after_image), at("afterImage"), &r->after_image);
+  r->end_seq = r->has_end_seq ? U64Arg(end_seq, at("endSeq")) : 0;
+  CopyImage(obj.Get(k.before_image), at("beforeImage"), &r->before_image);
+  CopyImage(obj.Get(k.after_image), at("afterImage"), &r->after_image);
 }
+
 
 
 // Hands a vector's memory to JS without copying when the runtime allows external buffers,
@@ -236,11 +263,8 @@ Napi::Value SegmentBytesToArrayBuffer(Napi::Env env, SegmentBytes* raw) {
 
 ByteView ParseBytes(Napi::Value value, const std::string& name) {
   ByteView out;
-  if (value.IsTypedArray()) {
-    Napi::TypedArray ta = value.As<Napi::TypedArray>();
-    Napi::ArrayBuffer ab = ta.ArrayBuffer();
-    out.length = ta.ByteLength();
-    out.data = static_cast<const uint8_t*>(ab.Data()) + ta.ByteOffset();
+  if (TypedArrayBytes(value, &out)) {
+    return out;
   } else if (value.IsDataView()) {
     Napi::DataView dv = value.As<Napi::DataView>();
     out.length = dv.ByteLength();
@@ -274,47 +298,10 @@ std::string ParsePath(Napi::Value value, const std::string& name) {
   return s;
 }
 
-uint64_t ParseU64(Napi::Value value, const std::string& name) {
-  if (value.IsBigInt()) {
-    bool lossless = false;
-    uint64_t v = value.As<Napi::BigInt>().Uint64Value(&lossless);
-    if (!lossless) {
-      RangeErr(value.Env(), name,
-               "must be >= 0n and <= 18446744073709551615n. Received " +
-                   value.ToString().Utf8Value() + "n");
-    }
-    return v;
-  }
-  if (value.IsNumber()) {
-    double d = value.As<Napi::Number>().DoubleValue();
-    if (!(d >= 0 && d <= kMaxSafeInteger) || std::floor(d) != d) {
-      RangeErr(value.Env(), name,
-               "must be a safe integer >= 0 and <= 9007199254740991 (pass a bigint for larger "
-               "values). Received " + value.ToString().Utf8Value());
-    }
-    return static_cast<uint64_t>(d);
-  }
-  TypeErr(value, name, "of type bigint or number");
-}
+uint64_t ParseU64(Napi::Value value, const std::string& name) { return U64Arg(value, name); }
 
 uint32_t ParseU32(Napi::Value value, const std::string& name, uint32_t min) {
-  uint64_t v;
-  if (value.IsBigInt()) {
-    bool lossless = false;
-    v = value.As<Napi::BigInt>().Uint64Value(&lossless);
-    if (!lossless) v = UINT64_MAX;
-  } else if (value.IsNumber()) {
-    double d = value.As<Napi::Number>().DoubleValue();
-    v = (d >= 0 && d <= 4294967295.0 && std::floor(d) == d) ? static_cast<uint64_t>(d) : UINT64_MAX;
-  } else {
-    TypeErr(value, name, "of type number");
-  }
-  if (v < min || v > 0xFFFFFFFFull) {
-    RangeErr(value.Env(), name,
-             "must be an integer >= " + std::to_string(min) + " and <= 4294967295. Received " +
-                 value.ToString().Utf8Value() + (value.IsBigInt() ? "n" : ""));
-  }
-  return static_cast<uint32_t>(v);
+  return U32Arg(value, name, min);
 }
 
 bool ParseBool(Napi::Value value, const std::string& name, bool fallback) {
@@ -325,13 +312,13 @@ bool ParseBool(Napi::Value value, const std::string& name, bool fallback) {
 
 bool ParseOptionsObject(Napi::Value value, const std::string& name, Napi::Object* out) {
   if (value.IsUndefined() || value.IsNull()) return false;
-  *out = AsObject(value, name);
+  *out = ObjectArg(value, name);
   return true;
 }
 
 EpochBatch ParseBatch(Napi::Value value, const std::string& name) {
   Napi::Env env = value.Env();
-  Napi::Object obj = AsObject(value, name);
+  Napi::Object obj = ObjectArg(value, name);
   EpochBatch batch;
   batch.epoch = ParseU64(obj.Get("epoch"), Field(name, "epoch"));
 
