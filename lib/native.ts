@@ -116,6 +116,9 @@ export interface NativeBinding {
   segmentPath(dbPath: string, epoch: bigint | number): string;
   writeSegment(dbPath: string, batch: unknown, options?: unknown): Promise<NativeWriteResult>;
   writeSegmentSync(dbPath: string, batch: unknown, options?: unknown): NativeWriteResult;
+  /** The packed form of a well-formed batch (lib/segment-pack.ts). */
+  writeSegmentPacked(dbPath: string, epoch: unknown, fields: Float64Array, images: ArrayBufferView[], recordsPerCore: unknown, dbSizePages: unknown, options?: unknown): Promise<NativeWriteResult>;
+  writeSegmentPackedSync(dbPath: string, epoch: unknown, fields: Float64Array, images: ArrayBufferView[], recordsPerCore: unknown, dbSizePages: unknown, options?: unknown): NativeWriteResult;
   readSegment(path: string): Promise<NativeSegmentContents>;
   readSegmentSync(path: string): NativeSegmentContents;
   decodeSegmentSync(data: ArrayBufferView | ArrayBuffer): NativeSegmentContents;

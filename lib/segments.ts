@@ -5,6 +5,7 @@
 //
 // Byte layouts: docs/format.md. Recovery rules: docs/durability.md.
 import { native } from './native';
+import { packBatch } from './segment-pack';
 import type { NativeCertificate, NativePackedRecords, NativeRecovery, NativeSegmentContents } from './native';
 import { SegmentHeader } from './segment-header';
 import { publishTrace, reasonFromName } from './trace';
@@ -359,13 +360,27 @@ export function listSegmentsSync(dbPath: string | URL): SegmentEntry[] {
  */
 export async function writeSegment(dbPath: string | URL, batch: EpochBatch, options?: WriteSegmentOptions): Promise<number> {
   const path = checkPath(dbPath, 'dbPath');
-  const result = await native.writeSegment(path, batch, writeOptions(options));
+  const opts = writeOptions(options);
+  const packed = isObjectLike(batch) ? packBatch(batch.records) : undefined;
+  const result = await (packed
+    ? native.writeSegmentPacked(path, batch.epoch, packed.fields, packed.images, batch.recordsPerCore, batch.dbSizePages, opts)
+    : native.writeSegment(path, batch, opts));
   return result.bytesWritten;
 }
 
 /** Synchronous {@link writeSegment} (blocks the thread for the fsyncs). */
 export function writeSegmentSync(dbPath: string | URL, batch: EpochBatch, options?: WriteSegmentOptions): number {
-  return native.writeSegmentSync(checkPath(dbPath, 'dbPath'), batch, writeOptions(options)).bytesWritten;
+  const path = checkPath(dbPath, 'dbPath');
+  const opts = writeOptions(options);
+  const packed = isObjectLike(batch) ? packBatch(batch.records) : undefined;
+  const result = packed
+    ? native.writeSegmentPackedSync(path, batch.epoch, packed.fields, packed.images, batch.recordsPerCore, batch.dbSizePages, opts)
+    : native.writeSegmentSync(path, batch, opts);
+  return result.bytesWritten;
+}
+
+function isObjectLike(v: unknown): v is EpochBatch {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

@@ -114,6 +114,18 @@ FileSystem* Fs() { return FileSystem::Default(); }
 
 // ---- operations ----
 
+Napi::Value WriteResultToJs(Napi::Env env, const SegmentWriteOptions& options,
+                            const SegmentWriteResult& result) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("bytesWritten", Napi::Number::New(env, static_cast<double>(result.bytes_written)));
+  out.Set("path", Napi::String::New(env, result.path));
+  out.Set("certificate", options.format_version >= kSegmentFormatV2
+                             ? segbind::CertificateToJs(env, result.certificate)
+                             : env.Null());
+  return out;
+}
+
+// writeSegment(dbPath, batch, options): any batch, copied record by record.
 struct WriteSegmentOp {
   std::string db_path;
   EpochBatch batch;
@@ -125,15 +137,36 @@ struct WriteSegmentOp {
         batch(segbind::ParseBatch(info[1], "batch")),
         options(segbind::ParseWriteOptions(info[2], "options")) {}
   Status Run() { return WriteSegment(Fs(), db_path, batch, options, &result); }
-  Napi::Value ToJs(Napi::Env env) {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("bytesWritten", Napi::Number::New(env, static_cast<double>(result.bytes_written)));
-    out.Set("path", Napi::String::New(env, result.path));
-    out.Set("certificate", options.format_version >= kSegmentFormatV2
-                               ? segbind::CertificateToJs(env, result.certificate)
-                               : env.Null());
-    return out;
+  Napi::Value ToJs(Napi::Env env) { return WriteResultToJs(env, options, result); }
+};
+
+// writeSegmentPacked(dbPath, epoch, fields, images, recordsPerCore, dbSizePages, options): the
+// packed form of a well-formed batch (ParsePackedBatch). The segment is encoded here, on the JS
+// thread, straight from the caller's buffers into a pooled buffer (the one copy an async call
+// needs anyway); the worker only does the I/O.
+struct WriteSegmentPackedOp {
+  std::string db_path;
+  SegmentWriteOptions options;
+  uint64_t epoch = 0;
+  SegmentBytes bytes;
+  CommitCertificate certificate;
+  Status encoded;  // an invalid batch rejects like writeSegment's (from Run, not by throwing)
+  SegmentWriteResult result;
+
+  explicit WriteSegmentPackedOp(const Napi::CallbackInfo& info)
+      : db_path(segbind::ParsePath(info[0], "dbPath")) {
+    EpochBatchRef batch =
+        segbind::ParsePackedBatch(info[1], info[2], info[3], info[4], info[5], "batch");
+    options = segbind::ParseWriteOptions(info[6], "options");
+    epoch = batch.epoch;
+    encoded = EncodeSegment(batch, options, &bytes, &certificate)
+                  .WithContext("writing segment " + SegmentPath(db_path, epoch));
   }
+  Status Run() {
+    if (!encoded.ok()) return encoded;
+    return PublishSegment(Fs(), db_path, epoch, bytes, std::move(certificate), options, &result);
+  }
+  Napi::Value ToJs(Napi::Env env) { return WriteResultToJs(env, options, result); }
 };
 
 // Shared by readSegment and decodeSegment: header, certificate, packed records.
@@ -281,6 +314,7 @@ void RegisterPair(Napi::Env env, Napi::Object exports, const char* name) {
 
 void RegisterSegments(Napi::Env env, Napi::Object exports) {
   RegisterPair<WriteSegmentOp>(env, exports, "writeSegment");
+  RegisterPair<WriteSegmentPackedOp>(env, exports, "writeSegmentPacked");
   RegisterPair<ReadSegmentOp>(env, exports, "readSegment");
   RegisterPair<ListSegmentsOp>(env, exports, "listSegments");
   RegisterPair<DeleteSegmentOp>(env, exports, "deleteSegment");

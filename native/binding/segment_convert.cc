@@ -316,6 +316,26 @@ bool ParseOptionsObject(Napi::Value value, const std::string& name, Napi::Object
   return true;
 }
 
+namespace {
+// recordsPerCore (optional array of u32) and dbSizePages (optional u32) of a batch.
+template <typename Batch>
+void ParseLaneCounts(Napi::Value rpc_value, Napi::Value db_size, const std::string& name, Batch* batch) {
+  const std::string rpc_name = Field(name, "recordsPerCore");
+  if (!rpc_value.IsUndefined()) {
+    if (!rpc_value.IsArray()) TypeErr(rpc_value, rpc_name, "an instance of Array");
+    Napi::Array rpc = rpc_value.As<Napi::Array>();
+    const uint32_t lanes = rpc.Length();
+    for (uint32_t i = 0; i < lanes; ++i) {
+      batch->records_per_core.push_back(
+          ParseU32(rpc.Get(i), rpc_name + "[" + std::to_string(i) + "]"));
+    }
+  }
+  batch->db_size_pages = db_size.IsUndefined() || db_size.IsNull()
+                             ? 0
+                             : ParseU32(db_size, Field(name, "dbSizePages"));
+}
+}  // namespace
+
 EpochBatch ParseBatch(Napi::Value value, const std::string& name) {
   Napi::Env env = value.Env();
   Napi::Object obj = ObjectArg(value, name);
@@ -336,21 +356,79 @@ EpochBatch ParseBatch(Napi::Value value, const std::string& name) {
     ParseRecord(records.Get(i), records_name, i, keys, &batch.records.back());
   }
 
-  const std::string rpc_name = Field(name, "recordsPerCore");
-  Napi::Value rpc_value = obj.Get("recordsPerCore");
-  if (!rpc_value.IsUndefined()) {
-    if (!rpc_value.IsArray()) TypeErr(rpc_value, rpc_name, "an instance of Array");
-    Napi::Array rpc = rpc_value.As<Napi::Array>();
-    const uint32_t lanes = rpc.Length();
-    for (uint32_t i = 0; i < lanes; ++i) {
-      batch.records_per_core.push_back(
-          ParseU32(rpc.Get(i), rpc_name + "[" + std::to_string(i) + "]"));
-    }
+  ParseLaneCounts(obj.Get("recordsPerCore"), obj.Get("dbSizePages"), name, &batch);
+  return batch;
+}
+
+EpochBatchRef ParsePackedBatch(Napi::Value epoch, Napi::Value fields_value, Napi::Value images_value,
+                               Napi::Value records_per_core, Napi::Value db_size_pages,
+                               const std::string& name) {
+  Napi::Env env = epoch.Env();
+  EpochBatchRef batch;
+  batch.epoch = ParseU64(epoch, Field(name, "epoch"));
+  const std::string fields_name = Field(name, "fields");
+  const std::string images_name = Field(name, "images");
+  if (!fields_value.IsTypedArray() ||
+      fields_value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    TypeErr(fields_value, fields_name, "an instance of Float64Array");
   }
-  Napi::Value db_size = obj.Get("dbSizePages");
-  batch.db_size_pages = db_size.IsUndefined() || db_size.IsNull()
-                            ? 0
-                            : ParseU32(db_size, Field(name, "dbSizePages"));
+  Napi::Float64Array fields = fields_value.As<Napi::Float64Array>();
+  if (fields.ElementLength() % kPackedFields != 0) {
+    RangeErr(env, fields_name, "length must be a multiple of " + std::to_string(kPackedFields));
+  }
+  const size_t n = fields.ElementLength() / kPackedFields;
+  if (!images_value.IsArray()) TypeErr(images_value, images_name, "an instance of Array");
+  Napi::Array images = images_value.As<Napi::Array>();
+  if (images.Length() != 2 * n) {
+    RangeErr(env, images_name, "length must be " + std::to_string(2 * n) + " (2 per record)");
+  }
+  // 1. Every image handle first: reading an element of an array built by a direct caller may run
+  //    its code, which could detach a buffer read before. Nothing below runs JS, so the spans
+  //    taken in step 3 stay valid until the segment is encoded (the handles keep them alive).
+  std::vector<napi_value> handles(2 * n);
+  for (uint32_t i = 0; i < 2 * n; ++i) handles[i] = images.Get(i);
+  // 2. Fields (a copy of the numbers: the Float64Array cannot change while no JS runs).
+  const double* f = fields.Data();
+  batch.records.resize(n);
+  const auto field_name = [&](size_t i, size_t k) {
+    return fields_name + "[" + std::to_string(i * kPackedFields + k) + "]";
+  };
+  const auto u64 = [&](size_t i, size_t k) -> uint64_t {
+    const double d = f[i * kPackedFields + k];
+    if (!(d >= 0 && d <= kMaxSafeInteger) || std::floor(d) != d) {
+      RangeErr(env, field_name(i, k), "must be a safe integer >= 0");
+    }
+    return static_cast<uint64_t>(d);
+  };
+  const auto u32 = [&](size_t i, size_t k, uint32_t min) -> uint32_t {
+    const uint64_t v = u64(i, k);
+    if (v < min || v > 0xFFFFFFFFull) RangeErr(env, field_name(i, k), "must be a u32 >= " + std::to_string(min));
+    return static_cast<uint32_t>(v);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    WalRecordRef& r = batch.records[i];
+    r.txn_id = u64(i, 0);
+    r.txn_epoch = u32(i, 1, 0);
+    r.epoch = u64(i, 2);
+    r.page_id = u32(i, 3, 1);
+    r.begin_seq = u64(i, 4);
+    r.has_end_seq = f[i * kPackedFields + 5] != -1;
+    r.end_seq = r.has_end_seq ? u64(i, 5) : 0;
+    if (r.txn_id == 0) RangeErr(env, field_name(i, 0), "must be != 0");
+  }
+  // 3. Image spans.
+  for (size_t k = 0; k < 2 * n; ++k) {
+    ByteView bytes;
+    Napi::Value v(env, handles[k]);
+    if (!TypedArrayBytes(v, &bytes)) TypeErr(v, images_name + "[" + std::to_string(k) + "]", "a TypedArray");
+    if (bytes.length > kMaxImageBytes) {
+      RangeErr(env, images_name + "[" + std::to_string(k) + "]",
+               "length " + std::to_string(bytes.length) + " exceeds maximum " + std::to_string(kMaxImageBytes));
+    }
+    ImageSpan& span = k % 2 == 0 ? batch.records[k / 2].before_image : batch.records[k / 2].after_image;
+    span = ImageSpan{bytes.data, bytes.length};
+  }
+  ParseLaneCounts(records_per_core, db_size_pages, name, &batch);
   return batch;
 }
 

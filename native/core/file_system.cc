@@ -15,7 +15,16 @@ Status WritableFile::AppendV(const uint8_t* const* bufs, const size_t* lens, siz
 
 Status FileSystem::ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) {
   out->reset();
-  return Status::IoError("overwrite of " + path + " is not supported by this file system", 95 /* ENOTSUP */);
+  return Status::NotSupported("overwrite of " + path + " is not supported by this file system");
+}
+
+Status WritableFile::LinkAs(const std::string& path) {
+  return Status::NotSupported("linking an unnamed file as " + path + " is not supported");
+}
+
+Status FileSystem::NewUnnamedFile(const std::string& dir, std::unique_ptr<WritableFile>* out) {
+  out->reset();
+  return Status::NotSupported("unnamed files in " + dir + " are not supported by this file system");
 }
 
 std::string DirName(const std::string& path) {

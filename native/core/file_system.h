@@ -39,6 +39,10 @@ class WritableFile {
   // sync several files start all their writeback first, so the file system can allocate and
   // commit them together. Default: nothing.
   virtual void StartWriteback() {}
+  // Only for a file from FileSystem::NewUnnamedFile, before Close(): gives it the name `path`,
+  // never replacing (AlreadyExists if taken). NotSupported when this file cannot be linked here
+  // (the caller then writes the data again under a temporary name). Default: NotSupported.
+  virtual Status LinkAs(const std::string& path);
   virtual Status Close() = 0;
 };
 
@@ -59,6 +63,13 @@ class FileSystem {
   // prepared (zero-filled, synced) segment file. Default: NotSupported (the caller falls back to
   // NewWritableFile); the POSIX and fault-injecting file systems implement it.
   virtual Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out);
+  // Creates a file with no name in directory `dir` (Linux: O_TMPFILE), to be named by
+  // WritableFile::LinkAs once complete and synced. Until then no reader can see it, and if the
+  // process or the machine dies first the file system frees it: a publication that never
+  // finishes leaves nothing to clean up. NotSupported where unavailable (the default; the
+  // fault-injecting file systems; kernels or file systems without O_TMPFILE): callers then use
+  // a temporary name and RenameNoReplace.
+  virtual Status NewUnnamedFile(const std::string& dir, std::unique_ptr<WritableFile>* out);
   // Reads the whole file (callers check the size first with GetFileSize before trusting it).
   virtual Status ReadFile(const std::string& path, std::string* out) = 0;
   // Reads up to n bytes at offset; *read gets the count actually read.

@@ -59,7 +59,8 @@ int SyncFd(int fd, SyncMode mode) {
 
 class PosixWritableFile final : public WritableFile {
  public:
-  PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  PosixWritableFile(std::string path, int fd, bool unnamed = false)
+      : path_(std::move(path)), fd_(fd), unnamed_(unnamed) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -126,6 +127,32 @@ class PosixWritableFile final : public WritableFile {
 #endif
   }
 
+  // linkat() of /proc/self/fd/N with AT_SYMLINK_FOLLOW: the unprivileged way to name an
+  // O_TMPFILE file (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH). linkat never replaces a name.
+  Status LinkAs(const std::string& path) override {
+#if defined(__linux__)
+    if (fd_ < 0 || !unnamed_) return WritableFile::LinkAs(path);
+    char proc[64];
+    std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd_);
+    if (::linkat(AT_FDCWD, proc, AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+      unnamed_ = false;
+      path_ = path;
+      return Status::OK();
+    }
+    const int err = errno;
+    // No /proc, a sandbox that forbids it, or a file system that cannot link this inode: the
+    // caller writes the data again under a temporary name.
+    if (err == ENOENT || err == EPERM || err == EACCES || err == EXDEV || err == EOPNOTSUPP ||
+        err == EINVAL || err == ENOSYS) {
+      return Status::NotSupported(std::string("link of an unnamed file as ") + path + ": " +
+                                  std::strerror(err));
+    }
+    return ErrnoStatus("link", path, err);
+#else
+    return WritableFile::LinkAs(path);
+#endif
+  }
+
   Status Close() override {
     if (fd_ < 0) return Status::OK();
     const int fd = fd_;
@@ -138,6 +165,7 @@ class PosixWritableFile final : public WritableFile {
  private:
   std::string path_;
   int fd_;
+  bool unnamed_;  // from NewUnnamedFile and not yet linked
   bool poisoned_ = false;
 };
 
@@ -187,6 +215,28 @@ class PosixFileSystem final : public FileSystem {
     if (fd < 0) return ErrnoStatus("create", path, errno);
     out->reset(new PosixWritableFile(path, fd));
     return Status::OK();
+  }
+
+  Status NewUnnamedFile(const std::string& dir, std::unique_ptr<WritableFile>* out) override {
+#if defined(__linux__) && defined(O_TMPFILE)
+    int fd;
+    do {
+      fd = ::open(dir.c_str(), O_WRONLY | O_TMPFILE | O_CLOEXEC, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+      const int err = errno;
+      // Kernels before 3.11 see O_TMPFILE's O_DIRECTORY part (EISDIR); file systems without
+      // support say EOPNOTSUPP.
+      if (err == EOPNOTSUPP || err == EISDIR || err == EINVAL || err == ENOSYS) {
+        return FileSystem::NewUnnamedFile(dir, out);
+      }
+      return ErrnoStatus("create unnamed file in", dir, err);
+    }
+    *out = std::make_unique<PosixWritableFile>(dir + "/(unnamed)", fd, true);
+    return Status::OK();
+#else
+    return FileSystem::NewUnnamedFile(dir, out);
+#endif
   }
 
   Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) override {

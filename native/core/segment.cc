@@ -238,41 +238,81 @@ Status ListSegments(FileSystem* fs, const std::string& db_path, std::vector<Segm
 
 Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
                     const SegmentWriteOptions& options, SegmentWriteResult* result) {
-  const std::string final_path = SegmentPath(db_path, batch.epoch);
-  const std::string context = "writing segment " + final_path;
   *result = SegmentWriteResult{};
-
   // 1. Validate and encode in memory: nothing touches the disk for an invalid batch.
   SegmentBytes bytes;  // recycled and not zero-filled: see SegmentBytes
   CommitCertificate cert;
-  PWAL_RETURN_IF_ERROR(EncodeSegment(batch, options, &bytes, &cert).WithContext(context));
+  PWAL_RETURN_IF_ERROR(EncodeSegment(batch, options, &bytes, &cert)
+                           .WithContext("writing segment " + SegmentPath(db_path, batch.epoch)));
+  return PublishSegment(fs, db_path, batch.epoch, bytes, std::move(cert), options, result);
+}
 
-  // 2. Refuse early (before any I/O that creates files) if the epoch already has a segment;
-  //    RenameNoReplace below is what makes this race-free.
-  bool exists = false;
-  PWAL_RETURN_IF_ERROR(fs->FileExists(final_path, &exists).WithContext(context));
-  if (exists) {
-    return Status::AlreadyExists(context + ": a segment for epoch " + std::to_string(batch.epoch) +
-                                 " already exists; segments are never replaced");
-  }
+namespace {
 
-  // 3. Temporary file: create (O_EXCL), one write, sync per policy, close.
-  const std::string temp_path = TempPathFor(final_path);
-  const SyncMode mode = FileSyncMode(options.fsync_policy);
+// An unnamed file (FileSystem::NewUnnamedFile): one write, sync per policy, then linked under
+// `final_path` (never replacing). On any failure the file is closed unlinked, so the file
+// system frees it: nothing to clean up, now or after a crash. NotSupported: not possible here,
+// nothing was done that matters.
+Status WriteUnnamedAndLink(FileSystem* fs, const std::string& final_path, const SegmentBytes& bytes,
+                           SyncMode mode) {
   std::unique_ptr<WritableFile> file;
-  PWAL_RETURN_IF_ERROR(fs->NewWritableFile(temp_path, &file).WithContext(context));
+  PWAL_RETURN_IF_ERROR(fs->NewUnnamedFile(DirName(final_path), &file));
+  Status st = file->Append(bytes.data(), bytes.size());
+  // A failed sync is final for this file: it is dropped, never synced again (fsyncgate).
+  if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
+  const bool link_tried = st.ok();
+  if (st.ok()) st = file->LinkAs(final_path);
+  const bool linked = link_tried && st.ok();
+  Status close_st = file->Close();
+  if (st.ok()) st = close_st;
+  if (!st.ok() && linked) fs->DeleteFile(final_path);  // close failed after the link: withdraw
+  return st;
+}
+
+// The portable protocol: a temporary name (O_EXCL), one write, sync per policy, close, then
+// RenameNoReplace to `final_path`. A temporary left by a crash is ignored by readers and
+// removed by CleanupSegments.
+Status WriteTempAndRename(FileSystem* fs, const std::string& final_path, const SegmentBytes& bytes,
+                          SyncMode mode) {
+  const std::string temp_path = TempPathFor(final_path);
+  std::unique_ptr<WritableFile> file;
+  PWAL_RETURN_IF_ERROR(fs->NewWritableFile(temp_path, &file));
   Status st = file->Append(bytes.data(), bytes.size());
   // A failed sync is final for this file: it is deleted below, never synced again (fsyncgate).
   if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
   Status close_st = file->Close();
   if (st.ok()) st = close_st;
   file.reset();
-  // 4. Publish: the final name appears only for complete, synced bytes.
+  // The final name appears only for complete, synced bytes.
   if (st.ok()) st = fs->RenameNoReplace(temp_path, final_path);
-  if (!st.ok()) {
-    fs->DeleteFile(temp_path);  // best effort; CleanupSegments removes what is left
-    return st.WithContext(context);
+  if (!st.ok()) fs->DeleteFile(temp_path);  // best effort; CleanupSegments removes what is left
+  return st;
+}
+
+}  // namespace
+
+Status PublishSegment(FileSystem* fs, const std::string& db_path, uint64_t epoch,
+                      const SegmentBytes& bytes, CommitCertificate cert,
+                      const SegmentWriteOptions& options, SegmentWriteResult* result) {
+  const std::string final_path = SegmentPath(db_path, epoch);
+  const std::string context = "writing segment " + final_path;
+  *result = SegmentWriteResult{};
+
+  // 2. Refuse early (before any I/O that creates files) if the epoch already has a segment;
+  //    linking or renaming without replacing below is what makes this race-free.
+  bool exists = false;
+  PWAL_RETURN_IF_ERROR(fs->FileExists(final_path, &exists).WithContext(context));
+  if (exists) {
+    return Status::AlreadyExists(context + ": a segment for epoch " + std::to_string(epoch) +
+                                 " already exists; segments are never replaced");
   }
+
+  // 3+4. The bytes go into a file that has no name (or a temporary one) until they are complete
+  //      and synced; only then does the final name appear, never replacing one.
+  const SyncMode mode = FileSyncMode(options.fsync_policy);
+  Status st = WriteUnnamedAndLink(fs, final_path, bytes, mode);
+  if (st.IsNotSupported()) st = WriteTempAndRename(fs, final_path, bytes, mode);
+  if (!st.ok()) return st.WithContext(context);
   // 5. Make the directory entry durable before reporting success.
   if (mode != SyncMode::kNone) {
     st = fs->SyncDir(DirName(final_path), mode);

@@ -199,6 +199,9 @@ class SegmentBytes;
 // The same bytes into a recycled, not zero-filled buffer (what WriteSegment uses).
 Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
                      SegmentBytes* out, CommitCertificate* certificate);
+// The same from borrowed records: their images are copied once, straight into `out`.
+Status EncodeSegment(const EpochBatchRef& batch, const SegmentWriteOptions& options,
+                     SegmentBytes* out, CommitCertificate* certificate);
 
 struct SegmentEntry {
   uint64_t epoch;
@@ -246,8 +249,16 @@ Status RemovePreparedTemps(FileSystem* fs, const std::string& db_path, size_t* r
 Status RemovePreparedTemps(FileSystem* fs, const std::string& db_path,
                            const std::vector<std::string>& dir_names, size_t* removed);
 
+// EncodeSegment + PublishSegment.
 Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
                     const SegmentWriteOptions& options, SegmentWriteResult* result);
+// Publishes an encoded segment of `epoch` (EncodeSegment's bytes and certificate) under its
+// final name: refuses an existing segment, writes a temporary, syncs it per policy, renames it
+// without replacing, syncs the directory. Nothing is visible under the final name unless the
+// whole call succeeds (or, if only the directory sync failed, the name is withdrawn).
+Status PublishSegment(FileSystem* fs, const std::string& db_path, uint64_t epoch,
+                      const SegmentBytes& bytes, CommitCertificate certificate,
+                      const SegmentWriteOptions& options, SegmentWriteResult* result);
 
 Status ReadSegment(FileSystem* fs, const std::string& path, SegmentContents* out);
 // Decodes a whole segment image held in memory (the fuzz target's entry point).

@@ -49,12 +49,15 @@ std::string Hex(uint32_t v) {
   return buf;
 }
 
-size_t RecordBodySize(const WalRecord& r) {
-  return kRecordMinSize + (r.has_end_seq ? 8 : 0) + r.before_image.size() + r.after_image.size();
+template <typename Record>
+size_t RecordBodySize(const Record& r) {
+  return kRecordMinSize + (r.has_end_seq ? 8 : 0) + Span(r.before_image).size +
+         Span(r.after_image).size;
 }
 
 // Writes a record body at p (which has RecordBodySize(r) bytes); returns the end.
-uint8_t* WriteRecordBody(const WalRecord& r, uint8_t* p) {
+template <typename Record>
+uint8_t* WriteRecordBody(const Record& r, uint8_t* p) {
   Put64(p, r.txn_id);
   Put32(p + 8, r.txn_epoch);
   Put64(p + 12, r.epoch);
@@ -66,14 +69,13 @@ uint8_t* WriteRecordBody(const WalRecord& r, uint8_t* p) {
     Put64(p, r.end_seq);
     p += 8;
   }
-  Put32(p, static_cast<uint32_t>(r.before_image.size()));
-  p += 4;
-  if (!r.before_image.empty()) std::memcpy(p, r.before_image.data(), r.before_image.size());
-  p += r.before_image.size();
-  Put32(p, static_cast<uint32_t>(r.after_image.size()));
-  p += 4;
-  if (!r.after_image.empty()) std::memcpy(p, r.after_image.data(), r.after_image.size());
-  return p + r.after_image.size();
+  for (const ImageSpan image : {Span(r.before_image), Span(r.after_image)}) {
+    Put32(p, static_cast<uint32_t>(image.size));
+    p += 4;
+    if (!image.empty()) std::memcpy(p, image.data, image.size);
+    p += image.size;
+  }
+  return p;
 }
 
 // Commit-seq range as the certificate records it: lowest begin_seq, highest end_seq (begin_seq
@@ -252,8 +254,8 @@ namespace {
 
 // The encoder, writing into the buffer alloc(total) returns (uninitialized memory is fine:
 // every byte is written).
-template <typename Alloc>
-Status EncodeSegmentImpl(const EpochBatch& batch, const SegmentWriteOptions& options, Alloc alloc,
+template <typename Record, typename Alloc>
+Status EncodeSegmentImpl(const BasicEpochBatch<Record>& batch, const SegmentWriteOptions& options, Alloc alloc,
                          CommitCertificate* certificate) {
   const uint16_t version = options.format_version;
   if (version != kSegmentFormatV1 && version != kSegmentFormatV2) {
@@ -279,15 +281,18 @@ Status EncodeSegmentImpl(const EpochBatch& batch, const SegmentWriteOptions& opt
   }
 
   // Replay order without copying images: sort pointers (stable: equal keys keep their order).
-  std::vector<const WalRecord*> ordered;
+  std::vector<const Record*> ordered;
   ordered.reserve(batch.records.size());
-  for (const WalRecord& r : batch.records) ordered.push_back(&r);
-  std::stable_sort(ordered.begin(), ordered.end(),
-                   [](const WalRecord* a, const WalRecord* b) { return ReplayLess(*a, *b); });
+  for (const Record& r : batch.records) ordered.push_back(&r);
+  // Already in order (every caller that builds its batch in replay order): no sort.
+  const auto less = [](const Record* a, const Record* b) { return ReplayLess(*a, *b); };
+  if (!std::is_sorted(ordered.begin(), ordered.end(), less)) {
+    std::stable_sort(ordered.begin(), ordered.end(), less);
+  }
 
   const size_t per_record = version == kSegmentFormatV1 ? kV1RecordOverhead : kV2RecordOverhead;
   size_t total = kSegmentHeaderSize;
-  for (const WalRecord* r : ordered) total += per_record + RecordBodySize(*r);
+  for (const Record* r : ordered) total += per_record + RecordBodySize(*r);
   const size_t lanes = batch.records_per_core.size();
   if (version == kSegmentFormatV2) total += CertificateSize(lanes);
 
@@ -301,7 +306,7 @@ Status EncodeSegmentImpl(const EpochBatch& batch, const SegmentWriteOptions& opt
   uint8_t* p = base + kSegmentHeaderSize;
 
   if (version == kSegmentFormatV1) {
-    for (const WalRecord* r : ordered) {
+    for (const Record* r : ordered) {
       Put32(p, static_cast<uint32_t>(RecordBodySize(*r)));
       p = WriteRecordBody(*r, p + 4);
     }
@@ -313,7 +318,7 @@ Status EncodeSegmentImpl(const EpochBatch& batch, const SegmentWriteOptions& opt
   // stores the running value after its body, so the first mismatch names the damaged record and
   // reordering or dropping records is detected too.
   uint32_t running = crc32c::Value(base, kSegmentHeaderSize);
-  for (const WalRecord* r : ordered) {
+  for (const Record* r : ordered) {
     uint8_t* const start = p;
     Put32(p, static_cast<uint32_t>(RecordBodySize(*r)));
     p = WriteRecordBody(*r, p + 4);
@@ -325,7 +330,7 @@ Status EncodeSegmentImpl(const EpochBatch& batch, const SegmentWriteOptions& opt
   CommitCertificate cert;
   cert.format_version = kSegmentFormatV2;
   cert.certificate_epoch = batch.epoch;
-  const auto ordered_at = [&ordered](size_t i) -> const WalRecord& { return *ordered[i]; };
+  const auto ordered_at = [&ordered](size_t i) -> const Record& { return *ordered[i]; };
   CommitSeqRange(ordered.size(), ordered_at, &cert.commit_seq_lo, &cert.commit_seq_hi);
   cert.has_prev = options.has_prev;
   cert.prev_durable_epoch = options.has_prev ? options.prev_durable_epoch : 0;
@@ -370,6 +375,17 @@ Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options
 }
 
 Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
+                     SegmentBytes* out, CommitCertificate* certificate) {
+  return EncodeSegmentImpl(
+      batch, options,
+      [out](size_t n) {
+        out->Allocate(n);
+        return out->data();
+      },
+      certificate);
+}
+
+Status EncodeSegment(const EpochBatchRef& batch, const SegmentWriteOptions& options,
                      SegmentBytes* out, CommitCertificate* certificate) {
   return EncodeSegmentImpl(
       batch, options,

@@ -35,10 +35,14 @@ class Status {
   static Status Backpressure(std::string m) { return Status(Code::kBackpressure, std::move(m)); }
   static Status Closed(std::string m) { return Status(Code::kClosed, std::move(m)); }
   static Status AlreadyExists(std::string m, int err = 17) { return Status(Code::kAlreadyExists, std::move(m), err); }
+  // An optional facility this platform or file system lacks (WAL_IO, errno ENOTSUP): callers
+  // that have another way fall back to it.
+  static Status NotSupported(std::string m) { return Status(Code::kIoError, std::move(m), kENotSup); }
   static Status CertificateGap(std::string m) { return Status(Code::kCertificateGap, std::move(m)); }
   static Status CheckpointConflict(std::string m) { return Status(Code::kCheckpointConflict, std::move(m)); }
 
   bool ok() const { return code_ == Code::kOk; }
+  bool IsNotSupported() const { return code_ == Code::kIoError && errno_ == kENotSup; }
   Code code() const { return code_; }
   int sys_errno() const { return errno_; }
   const std::string& message() const { return message_; }
@@ -51,6 +55,7 @@ class Status {
   }
 
  private:
+  static constexpr int kENotSup = 95;  // Linux ENOTSUP/EOPNOTSUPP
   Status(Code c, std::string m, int err = 0) : code_(c), errno_(err), message_(std::move(m)) {}
   Code code_ = Code::kOk;
   int errno_ = 0;

@@ -676,7 +676,7 @@ TEST(Wal, ManyThreadsCommitAndEveryAcknowledgedCommitIsRecovered) {
   EXPECT_LE(s.segments_written, s.records_written);
   auto recs = Recover(FileSystem::Default(), db);
   ASSERT_EQ(recs.size(), static_cast<size_t>(kThreads * kPer));
-  EXPECT_TRUE(std::is_sorted(recs.begin(), recs.end(), ReplayLess));
+  EXPECT_TRUE(std::is_sorted(recs.begin(), recs.end(), ReplayLess<WalRecord>));
   std::set<uint64_t> seen;
   for (const auto& r : recs) {
     EXPECT_TRUE(seen.insert(r.txn_id).second);
