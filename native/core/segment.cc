@@ -249,6 +249,13 @@ Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch
 
 namespace {
 
+// The whole segment in one write, then the policy's sync. A failed sync is final for the file:
+// the callers drop it and never sync it again (fsyncgate).
+Status WriteAndSync(WritableFile* file, const SegmentBytes& bytes, SyncMode mode) {
+  PWAL_RETURN_IF_ERROR(file->Append(bytes.data(), bytes.size()));
+  return mode == SyncMode::kNone ? Status::OK() : file->Sync(mode);
+}
+
 // An unnamed file (FileSystem::NewUnnamedFile): one write, sync per policy, then linked under
 // `final_path` (never replacing). On any failure the file is closed unlinked, so the file
 // system frees it: nothing to clean up, now or after a crash. NotSupported: not possible here,
@@ -257,12 +264,12 @@ Status WriteUnnamedAndLink(FileSystem* fs, const std::string& final_path, const 
                            SyncMode mode) {
   std::unique_ptr<WritableFile> file;
   PWAL_RETURN_IF_ERROR(fs->NewUnnamedFile(DirName(final_path), &file));
-  Status st = file->Append(bytes.data(), bytes.size());
-  // A failed sync is final for this file: it is dropped, never synced again (fsyncgate).
-  if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
-  const bool link_tried = st.ok();
-  if (st.ok()) st = file->LinkAs(final_path);
-  const bool linked = link_tried && st.ok();
+  Status st = WriteAndSync(file.get(), bytes, mode);
+  bool linked = false;
+  if (st.ok()) {
+    st = file->LinkAs(final_path);
+    linked = st.ok();
+  }
   Status close_st = file->Close();
   if (st.ok()) st = close_st;
   if (!st.ok() && linked) fs->DeleteFile(final_path);  // close failed after the link: withdraw
@@ -277,9 +284,7 @@ Status WriteTempAndRename(FileSystem* fs, const std::string& final_path, const S
   const std::string temp_path = TempPathFor(final_path);
   std::unique_ptr<WritableFile> file;
   PWAL_RETURN_IF_ERROR(fs->NewWritableFile(temp_path, &file));
-  Status st = file->Append(bytes.data(), bytes.size());
-  // A failed sync is final for this file: it is deleted below, never synced again (fsyncgate).
-  if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
+  Status st = WriteAndSync(file.get(), bytes, mode);
   Status close_st = file->Close();
   if (st.ok()) st = close_st;
   file.reset();

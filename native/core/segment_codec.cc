@@ -374,26 +374,24 @@ Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options
       certificate);
 }
 
+namespace {
+// EncodeSegmentImpl's allocator for a SegmentBytes.
+auto AllocateIn(SegmentBytes* out) {
+  return [out](size_t n) {
+    out->Allocate(n);
+    return out->data();
+  };
+}
+}  // namespace
+
 Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
                      SegmentBytes* out, CommitCertificate* certificate) {
-  return EncodeSegmentImpl(
-      batch, options,
-      [out](size_t n) {
-        out->Allocate(n);
-        return out->data();
-      },
-      certificate);
+  return EncodeSegmentImpl(batch, options, AllocateIn(out), certificate);
 }
 
 Status EncodeSegment(const EpochBatchRef& batch, const SegmentWriteOptions& options,
                      SegmentBytes* out, CommitCertificate* certificate) {
-  return EncodeSegmentImpl(
-      batch, options,
-      [out](size_t n) {
-        out->Allocate(n);
-        return out->data();
-      },
-      certificate);
+  return EncodeSegmentImpl(batch, options, AllocateIn(out), certificate);
 }
 
 Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {

@@ -17,7 +17,8 @@ constexpr size_t kMaxImageBytes = 65536;
 // Buffer accounting cost of one record beyond its images (the seed's "48 bytes + images").
 constexpr size_t kRecordOverheadBytes = 48;
 
-struct WalRecord {
+// A record's fields other than its images (shared by the owning and the borrowing kind).
+struct WalRecordFields {
   uint64_t txn_id = 0;
   uint32_t txn_epoch = 0;
   uint64_t epoch = 0;
@@ -25,6 +26,9 @@ struct WalRecord {
   uint64_t begin_seq = 0;
   bool has_end_seq = false;  // false: an aborted write, dropped at flush
   uint64_t end_seq = 0;
+};
+
+struct WalRecord : WalRecordFields {
   std::vector<uint8_t> before_image;
   std::vector<uint8_t> after_image;
 
@@ -43,15 +47,8 @@ struct ImageSpan {
 
 // A record whose images live elsewhere: what a caller that already holds the bytes (the addon,
 // holding a JS call's buffers) encodes from, so the images are copied once, straight into the
-// segment, instead of into owned vectors first. Same fields and meaning as WalRecord.
-struct WalRecordRef {
-  uint64_t txn_id = 0;
-  uint32_t txn_epoch = 0;
-  uint64_t epoch = 0;
-  uint32_t page_id = 0;
-  uint64_t begin_seq = 0;
-  bool has_end_seq = false;
-  uint64_t end_seq = 0;
+// segment, instead of into owned vectors first.
+struct WalRecordRef : WalRecordFields {
   ImageSpan before_image;
   ImageSpan after_image;
 };

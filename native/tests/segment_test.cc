@@ -452,13 +452,7 @@ TEST(SegmentFormatTest, BorrowedRecordsEncodeTheSameBytes) {
   ref.db_size_pages = batch.db_size_pages;
   for (const WalRecord& r : batch.records) {
     WalRecordRef b;
-    b.txn_id = r.txn_id;
-    b.txn_epoch = r.txn_epoch;
-    b.epoch = r.epoch;
-    b.page_id = r.page_id;
-    b.begin_seq = r.begin_seq;
-    b.has_end_seq = r.has_end_seq;
-    b.end_seq = r.end_seq;
+    static_cast<WalRecordFields&>(b) = r;
     b.before_image = Span(r.before_image);
     b.after_image = Span(r.after_image);
     ref.records.push_back(b);
