@@ -399,13 +399,19 @@ TEST(Wal, AListenerMayRemoveItselfOnTheFlusherThread) {
 
 class WalFailure : public ::testing::TestWithParam<FailOp> {};
 
+// One slot, a running flusher, fsync `full`, on `fs`.
+WalOptions OneSlotFullSyncOn(FileSystem* fs) {
+  WalOptions o;
+  o.slot_count = 1;
+  o.fs = fs;
+  o.fsync = FsyncPolicy::kFull;
+  return o;
+}
+
 TEST_P(WalFailure, AFailureOnceIsRewrittenIntoANewFileAndBecomesDurable) {
   TempDir dir;
   FailingFileSystem ffs(FileSystem::Default());
-  WalOptions o;
-  o.slot_count = 1;
-  o.fs = &ffs;
-  o.fsync = FsyncPolicy::kFull;
+  const WalOptions o = OneSlotFullSyncOn(&ffs);
   const std::string db = dir.Join("once.db");
   auto wal = MustOpen(db, o);
   ffs.Arm(FailSpec{GetParam(), 1, false, EIO});
@@ -426,10 +432,7 @@ TEST_P(WalFailure, AFailureOnceIsRewrittenIntoANewFileAndBecomesDurable) {
 TEST_P(WalFailure, APersistentFailureIsFatalAndNothingLaterBecomesDurable) {
   TempDir dir;
   FailingFileSystem ffs(FileSystem::Default());
-  WalOptions o;
-  o.slot_count = 1;
-  o.fs = &ffs;
-  o.fsync = FsyncPolicy::kFull;
+  const WalOptions o = OneSlotFullSyncOn(&ffs);
   const std::string db = dir.Join("fatal.db");
   auto wal = MustOpen(db, o);
   // Epoch 0 becomes durable first.
