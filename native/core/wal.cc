@@ -33,10 +33,12 @@ std::set<std::string>& GuardSet() {
   return *s;
 }
 
-// The newest valid segment epoch. A newest segment that does not decode is a torn tail (the
-// crash happened before it was acknowledged): deleted when allowed, so later segments never
-// follow damage. The certificate link of the next segment points at the returned epoch.
-// *next_epoch gets the first epoch to use: after every epoch ever named on disk, torn included.
+// The newest valid segment epoch. A torn tail (segments a crash left before they were
+// acknowledged: the newest one undecodable, or — with pipelined publication — a few newest ones
+// written ahead of a predecessor that never became durable; FindTornTail) is deleted when
+// allowed, so later segments never follow damage. The certificate link of the next segment
+// points at the returned epoch. *next_epoch gets the first epoch to use: after every epoch ever
+// named on disk, torn included.
 Status ScanTail(FileSystem* fs, const std::string& db_path, bool discard_torn_tail,
                 std::optional<uint64_t>* out, uint64_t* next_epoch) {
   out->reset();
@@ -46,29 +48,36 @@ Status ScanTail(FileSystem* fs, const std::string& db_path, bool discard_torn_ta
   *next_epoch = segments.empty() ? 0 : segments.back().epoch + 1;
   // Prepared files a crashed writer left: unwritten ones at the tail, and pool temporaries.
   // Neither holds anything acknowledged; they go (a later prepared file must start all zero).
-  // Only the newest real segment can be torn; below it, unwritten orphans are skipped too, so
-  // the returned epoch (the next certificate's link) is always a readable segment.
+  // Below the tail, unwritten orphans are skipped by readers, so the returned epoch (the next
+  // certificate's link) is always a readable segment.
   bool removed = false;
-  bool torn_checked = false;
   const std::string dir = DirName(SegmentPath(db_path, 0));
-  while (!segments.empty()) {
-    bool unwritten = false;
-    PWAL_RETURN_IF_ERROR(IsUnwrittenSegmentFile(fs, segments.back().path, &unwritten));
-    if (unwritten) {
+  const auto drop_unwritten_tail = [&]() -> Status {
+    while (!segments.empty()) {
+      bool unwritten = false;
+      PWAL_RETURN_IF_ERROR(IsUnwrittenSegmentFile(fs, segments.back().path, &unwritten));
+      if (!unwritten) break;
       PWAL_RETURN_IF_ERROR(DeleteSegment(fs, segments.back().path));
       segments.pop_back();
       removed = true;
-      continue;
     }
-    if (torn_checked) break;
-    torn_checked = true;
-    SegmentContents contents;
-    Status st = ReadSegment(fs, segments.back().path, &contents);
-    if (st.ok()) break;
-    if (st.code() != Status::Code::kCorruption || !discard_torn_tail) return st;
-    PWAL_RETURN_IF_ERROR(DeleteSegment(fs, segments.back().path));
-    segments.pop_back();
+    return Status::OK();
+  };
+  PWAL_RETURN_IF_ERROR(drop_unwritten_tail());
+  size_t first_torn = segments.size();
+  std::string reason;
+  PWAL_RETURN_IF_ERROR(FindTornTail(fs, segments, &first_torn, &reason));
+  if (first_torn < segments.size()) {
+    if (!discard_torn_tail) return Status::Corruption("torn tail: " + reason);
+    // Newest first: a crash part way leaves a shorter tail, still torn the same way.
+    while (segments.size() > first_torn) {
+      PWAL_RETURN_IF_ERROR(DeleteSegment(fs, segments.back().path));
+      segments.pop_back();
+    }
     removed = true;
+    // Once: a second search, without the evidence just deleted, could call acknowledged
+    // history a tail. Unwritten files the deletion uncovered are tail files, though.
+    PWAL_RETURN_IF_ERROR(drop_unwritten_tail());
   }
   size_t temps = 0;
   PWAL_RETURN_IF_ERROR(RemovePreparedTemps(fs, db_path, dir_names, &temps));
@@ -82,6 +91,7 @@ Status ScanTail(FileSystem* fs, const std::string& db_path, bool discard_torn_ta
 
 constexpr uint64_t kMinPreparedSize = 4096;
 constexpr size_t kPrepareBatch = 32;
+constexpr uint64_t kPreparedBytesAhead = 16u << 20;
 
 uint64_t PreparedSizeFor(uint64_t bytes) {
   uint64_t want = bytes + bytes / 4;
@@ -538,14 +548,36 @@ void Wal::NoteSegmentSize(uint64_t bytes) {
   }
 }
 
-bool Wal::PrepareRound(std::unique_lock<std::mutex>& lock) {
+bool Wal::PrepareWanted() const {
   if (prep_failed_ || prep_stop_ || prep_size_ == 0) return false;
-  const size_t ahead = options_.prepare_ahead;
-  if (prep_named_.size() >= ahead) return false;
+  const size_t ahead = PrepareAhead();
+  // Names are refilled only once half of them are used: naming one file per epoch would cost a
+  // directory sync (a journal commit) per epoch, running concurrently with — and slowing — the
+  // epoch's own data sync. In batches it is one directory sync per ahead/2 epochs. The pool
+  // holds enough synced temporaries to refill the names at once, so the refill never waits
+  // for zeros to be written.
+  if (prep_named_.size() <= ahead / 2 && !prep_pool_.empty()) return true;
+  if (prep_pool_.size() < PoolTarget(ahead)) return true;
+  for (const auto& t : prep_pool_) {
+    if (t.second != prep_size_) return true;  // stale size: replace
+  }
+  return false;
+}
+
+size_t Wal::PrepareAhead() const {
+  // At most kPreparedBytesAhead of zeros named ahead (a few files at least, when segments are
+  // large), so a burst of big epochs does not double the bytes written.
+  const uint64_t by_bytes = prep_size_ == 0 ? 0 : kPreparedBytesAhead / prep_size_;
+  return std::min<size_t>(options_.prepare_ahead,
+                          static_cast<size_t>(std::max<uint64_t>(by_bytes, 4)));
+}
+
+bool Wal::PrepareRound(std::unique_lock<std::mutex>& lock) {
+  if (!PrepareWanted()) return false;
+  const size_t ahead = PrepareAhead();
   const uint64_t size = prep_size_;
   const SyncMode mode = options_.fsync == FsyncPolicy::kNormal ? SyncMode::kData : SyncMode::kFull;
   bool did = false;
-  // 1. Pool: temporaries of the wanted size, zeros written and synced (outside the lock).
   std::vector<std::string> stale;
   for (auto it = prep_pool_.begin(); it != prep_pool_.end();) {
     if (it->second != size) {
@@ -555,36 +587,25 @@ bool Wal::PrepareRound(std::unique_lock<std::mutex>& lock) {
       ++it;
     }
   }
-  const size_t need = ahead - prep_named_.size();
-  if (prep_pool_.size() < need || !stale.empty()) {
-    const size_t make = prep_pool_.size() < need ? std::min(kPrepareBatch, std::max(need, ahead) - prep_pool_.size()) : 0;
-    lock.unlock();
-    for (const std::string& p : stale) prep_fs_->DeleteFile(p);
-    std::vector<std::string> made;
-    Status st;
-    if (make > 0) st = CreatePreparedTemps(prep_fs_, db_path_, size, mode, make, &made);
-    lock.lock();
-    for (std::string& t : made) prep_pool_.emplace_back(std::move(t), size);
-    if (!st.ok()) prep_failed_ = true;
-    did = true;
-    if (prep_failed_ || prep_stop_) return did;
-  }
-  // 2. Name pool files for the next epoch numbers (under the lock: ClaimPrepared sees either
-  //    the name or the raised floor, never a half state), then sync the directory once.
+  // 1. Names, once half are used: pool files take the next epoch numbers (under the lock:
+  //    ClaimPrepared sees either the name or the raised floor, never a half state), then one
+  //    directory sync.
   bool named = false;
-  while (prep_named_.size() < ahead && !prep_pool_.empty()) {
-    const uint64_t target =
-        prep_named_.empty() ? prep_floor_ : std::max(prep_floor_, prep_named_.rbegin()->first + 1);
-    auto [temp, psize] = prep_pool_.back();
-    prep_pool_.pop_back();
-    Status st = NamePreparedSegment(prep_fs_, temp, db_path_, target);
-    if (!st.ok()) {
-      prep_fs_->DeleteFile(temp);
-      prep_failed_ = true;
-      break;
+  if (prep_named_.size() <= ahead / 2) {
+    while (prep_named_.size() < ahead && !prep_pool_.empty()) {
+      const uint64_t target =
+          prep_named_.empty() ? prep_floor_ : std::max(prep_floor_, prep_named_.rbegin()->first + 1);
+      auto [temp, psize] = prep_pool_.back();
+      prep_pool_.pop_back();
+      Status st = NamePreparedSegment(prep_fs_, temp, db_path_, target);
+      if (!st.ok()) {
+        prep_fs_->DeleteFile(temp);
+        prep_failed_ = true;
+        break;
+      }
+      prep_named_[target] = PreparedFile{psize, false};
+      named = true;
     }
-    prep_named_[target] = PreparedFile{psize, false};
-    named = true;
   }
   if (named) {
     did = true;
@@ -601,6 +622,21 @@ bool Wal::PrepareRound(std::unique_lock<std::mutex>& lock) {
     std::lock_guard<std::mutex> g(stats_mu_);
     ++stats_.prepared_files;
   }
+  if (prep_failed_ || prep_stop_) return did;
+  // 2. Pool: temporaries of the wanted size, zeros written and synced (outside the lock).
+  const size_t target = PoolTarget(ahead);
+  const size_t make = prep_pool_.size() < target ? std::min(kPrepareBatch, target - prep_pool_.size()) : 0;
+  if (make > 0 || !stale.empty()) {
+    did = true;
+    lock.unlock();
+    for (const std::string& p : stale) prep_fs_->DeleteFile(p);
+    std::vector<std::string> made;
+    Status st;
+    if (make > 0) st = CreatePreparedTemps(prep_fs_, db_path_, size, mode, make, &made);
+    lock.lock();
+    for (std::string& t : made) prep_pool_.emplace_back(std::move(t), size);
+    if (!st.ok()) prep_failed_ = true;
+  }
   return did;
 }
 
@@ -608,10 +644,7 @@ void Wal::PreparerLoop() {
   std::unique_lock<std::mutex> lock(prep_mu_);
   while (!prep_stop_) {
     if (PrepareRound(lock)) continue;
-    prep_cv_.wait(lock, [&] {
-      return prep_stop_ || (!prep_failed_ && prep_size_ != 0 &&
-                            prep_named_.size() < options_.prepare_ahead);
-    });
+    prep_cv_.wait(lock, [&] { return prep_stop_ || PrepareWanted(); });
   }
 }
 

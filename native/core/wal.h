@@ -86,7 +86,8 @@ struct WalOptions {
   FileSystem* fs = nullptr;          // nullptr = FileSystem::Default(); must outlive the Wal
   PublishFn publish;                 // tests only; empty = WriteSegment on fs
   PrepareMode prepare = PrepareMode::kAuto;
-  uint32_t prepare_ahead = 16;       // prepared files kept named ahead of the current epoch
+  uint32_t prepare_ahead = 64;       // prepared files kept named ahead of the current epoch
+                                     // (refilled, with one directory sync, at half)
   WalControlOptions control;         // mode, lanes, batch limit, shadow sampling (wal_control.h)
 };
 
@@ -312,6 +313,10 @@ class Wal {
   // One round of preparation work (refill the pool, name files ahead, sync the directory).
   // Called with `lock` (on prep_mu_) held; releases it during I/O. Returns whether it did work.
   bool PrepareRound(std::unique_lock<std::mutex>& lock);
+  bool PrepareWanted() const;  // prep_mu_ held: a round has work (names at or below half)
+  size_t PrepareAhead() const;  // prep_mu_ held: files to keep named for the current size
+  // Synced temporaries kept in the pool: enough to refill the names at once.
+  static size_t PoolTarget(size_t ahead) { return ahead - ahead / 2; }
   void PreparerLoop();
   void StopPreparer();
   void NoteSegmentSize(uint64_t bytes);

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <map>
+#include <optional>
 
 #include "crc32c.h"
 #include "fault_file_system.h"
@@ -46,7 +48,8 @@ void ResealV2(std::string* s) {
     pos += 4 + len + 4;
   }
   const uint32_t lanes = Get32(*s, pos + 48);
-  const size_t cert = 52 + 4 * lanes;
+  const bool ahead = (Get32(*s, pos + 4) & 4u) != 0;  // written ahead: an 8-byte acked floor
+  const size_t cert = 52 + 4 * lanes + (ahead ? 8 : 0);
   running = Crc(*s, pos, cert, running);
   Put32(s, pos + cert, running);
 }
@@ -638,6 +641,215 @@ TEST(PreparedFileRecoveryTest, UnwrittenFilesAreSkippedOnlyWithAProvenChain) {
     ASSERT_TRUE(RecoverSegments(&fs, db, RecoveryOptions{}, &rr, &records).ok());
     EXPECT_TRUE(rr.torn_tail);
   }
+}
+
+
+// ---- pipelined publication: segments written ahead of a predecessor's durability ----
+// Log 1, 2 (serial), 3 (written ahead of 2: floor 1), 4 (ahead of 3: floor 2), as a writer with
+// two publishes in flight leaves it. A crash can tear 3 while 4 is complete; 4 was never
+// acknowledged (acknowledgements are in epoch order), so 3 and 4 are a torn tail.
+class PipelinedRecoveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs_.MakeDir("/d");
+    for (uint64_t e = 1; e <= 4; ++e) Write(e, e >= 3 ? std::optional<uint64_t>(e - 2) : std::nullopt);
+  }
+  // Segment e linked to e-1; written ahead with acked floor `floor` when given.
+  void Write(uint64_t e, std::optional<uint64_t> floor, bool ahead_without_floor = false) {
+    SegmentWriteOptions o = Opts(FsyncPolicy::kFull);
+    o.has_prev = e > 1;
+    o.prev_durable_epoch = e - 1;
+    o.written_ahead = floor.has_value() || ahead_without_floor;
+    o.has_acked_floor = floor.has_value();
+    o.acked_floor = floor.value_or(0);
+    SegmentWriteResult wr;
+    ASSERT_TRUE(WriteSegment(&fs_, kDb, Small(e), o, &wr).ok());
+    std::string bytes;
+    ASSERT_TRUE(fs_.GetFile(wr.path, &bytes));
+    good_[e] = bytes;
+  }
+  Status Recover(RecoveryResult* rr, std::vector<WalRecord>* records, bool skip = false) {
+    RecoveryOptions o;
+    o.skip_corrupt = skip;
+    return RecoverSegments(&fs_, kDb, o, rr, records);
+  }
+  std::vector<std::string> Paths(std::vector<uint64_t> epochs) {
+    std::vector<std::string> out;
+    for (uint64_t e : epochs) out.push_back(SegmentPath(kDb, e));
+    return out;
+  }
+  const std::string kDb = "/d/t.db";
+  FaultInjectingFileSystem fs_;
+  std::map<uint64_t, std::string> good_;
+};
+
+TEST_F(PipelinedRecoveryTest, CertificateRoundTripsTheAckedFloor) {
+  SegmentContents c;
+  ASSERT_TRUE(Decode(good_[4], &c).ok());
+  ASSERT_TRUE(c.certificate.has_value());
+  EXPECT_TRUE(c.certificate->written_ahead);
+  EXPECT_TRUE(c.certificate->has_acked_floor);
+  EXPECT_EQ(c.certificate->acked_floor, 2u);
+  EXPECT_EQ(c.certificate->prev_durable_epoch, 3u);
+  // The floor sits between the lanes and the certificate CRC (docs/format.md).
+  const size_t cert = CertAt(good_[4]);
+  EXPECT_EQ(Get32(good_[4], cert + 4), 1u | 4u | 8u);
+  EXPECT_EQ(good_[4].size(), cert + 52 + 4 * 2 + 8 + 4);
+  EXPECT_EQ(Get32(good_[4], cert + 52 + 8), 2u);
+  ASSERT_TRUE(Decode(good_[2], &c).ok());
+  EXPECT_FALSE(c.certificate->written_ahead);
+  EXPECT_TRUE(ProvesAcknowledged(c.certificate, 1));
+}
+
+TEST_F(PipelinedRecoveryTest, WriterRejectsAnInconsistentAheadLink) {
+  SegmentWriteOptions o = Opts();
+  o.written_ahead = true;  // no previous segment
+  std::string bytes;
+  EXPECT_EQ(EncodeSegment(Small(9), o, &bytes, nullptr).code(), Status::Code::kInvalidArgument);
+  o.has_prev = true;
+  o.prev_durable_epoch = 7;
+  o.has_acked_floor = true;
+  o.acked_floor = 7;  // must be before prev
+  EXPECT_EQ(EncodeSegment(Small(9), o, &bytes, nullptr).code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(PipelinedRecoveryTest, ReaderRejectsAnInconsistentAheadCertificate) {
+  const size_t cert = CertAt(good_[4]);
+  std::string s = good_[4];
+  Put64(&s, cert + 52 + 8, 3);  // floor == prev
+  ResealV2(&s);
+  ExpectCorrupt(s, "acked floor");
+  s = good_[4];
+  Put32(&s, cert + 4, 1u | 4u);  // ahead without the has-floor bit, but a non-zero floor
+  ResealV2(&s);
+  ExpectCorrupt(s, "acked floor");
+  s = good_[2];
+  Put32(&s, CertAt(s) + 4, 1u | 8u);  // a floor bit without the ahead bit
+  ResealV2(&s);
+  ExpectCorrupt(s, "not written ahead");
+  s = good_[2];
+  Put32(&s, CertAt(s) + 4, 1u | 4u);  // ahead bit on a certificate without the floor bytes
+  ResealV2(&s);
+  EXPECT_EQ(Decode(s).code(), Status::Code::kCorruption);
+}
+
+TEST_F(PipelinedRecoveryTest, IntactLogRecoversEverySegment) {
+  RecoveryResult rr;
+  std::vector<WalRecord> records;
+  ASSERT_TRUE(Recover(&rr, &records).ok());
+  EXPECT_EQ(rr.epochs, (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_FALSE(rr.torn_tail);
+}
+
+TEST_F(PipelinedRecoveryTest, EveryFlipOfAnInFlightSegmentFollowedByAnAheadOneIsATornTail) {
+  const std::string path = SegmentPath(kDb, 3);
+  for (size_t i = 0; i < good_[3].size(); ++i) {
+    std::string s = good_[3];
+    s[i] ^= static_cast<char>(1u << (i % 8));
+    fs_.PutFile(path, s);
+    RecoveryResult rr;
+    std::vector<WalRecord> records;
+    Status st = Recover(&rr, &records);
+    ASSERT_TRUE(st.ok()) << "byte " << i << ": " << st.ToString();
+    ASSERT_TRUE(rr.torn_tail) << "byte " << i;
+    EXPECT_EQ(rr.epochs, (std::vector<uint64_t>{1, 2}));
+    EXPECT_EQ(rr.partial_segments, Paths({3, 4}));
+    for (const WalRecord& r : records) ASSERT_LE(r.epoch, 2u) << "nothing after the hole";
+  }
+}
+
+TEST_F(PipelinedRecoveryTest, MissingInFlightSegmentFollowedByAnAheadOneIsATornTail) {
+  ASSERT_TRUE(fs_.DeleteFile(SegmentPath(kDb, 3)).ok());
+  RecoveryResult rr;
+  std::vector<WalRecord> records;
+  ASSERT_TRUE(Recover(&rr, &records).ok());
+  EXPECT_TRUE(rr.torn_tail);
+  EXPECT_EQ(rr.epochs, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(rr.partial_segments, Paths({4}));
+}
+
+TEST_F(PipelinedRecoveryTest, UnwrittenPreparedInFlightSegmentIsATornTail) {
+  // A prepared file (named, all zeros) whose in-place write never reached the disk.
+  fs_.PutFile(SegmentPath(kDb, 3), std::string(4096, '\0'));
+  RecoveryResult rr;
+  std::vector<WalRecord> records;
+  ASSERT_TRUE(Recover(&rr, &records).ok());
+  EXPECT_TRUE(rr.torn_tail);
+  EXPECT_EQ(rr.epochs, (std::vector<uint64_t>{1, 2}));
+}
+
+TEST_F(PipelinedRecoveryTest, DamageALaterFloorProvesAcknowledgedIsCorruption) {
+  Write(5, 3);  // written when 3 was known durable: 3 was acknowledged
+  std::string s = good_[3];
+  s[40] ^= 0x10;
+  fs_.PutFile(SegmentPath(kDb, 3), s);
+  RecoveryResult rr;
+  std::vector<WalRecord> records;
+  Status st = Recover(&rr, &records);
+  ASSERT_EQ(st.code(), Status::Code::kCorruption) << st.ToString();
+  ASSERT_TRUE(Recover(&rr, &records, /*skip=*/true).ok());
+  EXPECT_EQ(rr.epochs, (std::vector<uint64_t>{1, 2}));
+  EXPECT_FALSE(rr.torn_tail);
+  EXPECT_EQ(rr.partial_segments, Paths({3, 4, 5}));
+  // A missing one is a gap, likewise.
+  ASSERT_TRUE(fs_.DeleteFile(SegmentPath(kDb, 3)).ok());
+  EXPECT_EQ(Recover(&rr, &records).code(), Status::Code::kCertificateGap);
+}
+
+TEST_F(PipelinedRecoveryTest, DamageFollowedBySerialSegmentIsCorruption) {
+  Write(5, std::nullopt);  // serial: 4 was durable when 5 was written
+  std::string s = good_[4];
+  s[40] ^= 0x10;
+  fs_.PutFile(SegmentPath(kDb, 4), s);
+  RecoveryResult rr;
+  std::vector<WalRecord> records;
+  EXPECT_EQ(Recover(&rr, &records).code(), Status::Code::kCorruption);
+}
+
+TEST_F(PipelinedRecoveryTest, AheadSegmentWithoutFloorProvesNothing) {
+  // The first segments of a log, all in flight: nothing was acknowledged yet.
+  fs_.DeleteFile(SegmentPath(kDb, 1));
+  fs_.DeleteFile(SegmentPath(kDb, 2));
+  fs_.DeleteFile(SegmentPath(kDb, 3));
+  fs_.DeleteFile(SegmentPath(kDb, 4));
+  Write(1, std::nullopt);
+  Write(2, std::nullopt, /*ahead_without_floor=*/true);
+  fs_.PutFile(SegmentPath(kDb, 1), good_[1].substr(0, 20));
+  RecoveryResult rr;
+  std::vector<WalRecord> records;
+  ASSERT_TRUE(Recover(&rr, &records).ok());
+  EXPECT_TRUE(rr.torn_tail);
+  EXPECT_TRUE(rr.epochs.empty());
+  EXPECT_EQ(rr.partial_segments, Paths({1, 2}));
+}
+
+TEST_F(PipelinedRecoveryTest, FindTornTailMatchesRecovery) {
+  std::vector<SegmentEntry> list;
+  size_t first = 0;
+  std::string why;
+  ASSERT_TRUE(ListSegments(&fs_, kDb, &list).ok());
+  ASSERT_TRUE(FindTornTail(&fs_, list, &first, &why).ok());
+  EXPECT_EQ(first, 4u) << "intact: no tail";
+  // Torn 3 (4 ahead of it): the tail starts at 3.
+  fs_.PutFile(SegmentPath(kDb, 3), good_[3].substr(0, 50));
+  ASSERT_TRUE(FindTornTail(&fs_, list, &first, &why).ok());
+  EXPECT_EQ(first, 2u) << why;
+  EXPECT_NE(why.find("does not decode"), std::string::npos) << why;
+  // Missing 3: the tail starts at 4, which links to it.
+  ASSERT_TRUE(fs_.DeleteFile(SegmentPath(kDb, 3)).ok());
+  ASSERT_TRUE(ListSegments(&fs_, kDb, &list).ok());
+  ASSERT_TRUE(FindTornTail(&fs_, list, &first, &why).ok());
+  EXPECT_EQ(first, 2u) << why;
+  EXPECT_NE(why.find("missing epoch 3"), std::string::npos) << why;
+  // Damage that a later floor proves acknowledged is not a tail (recovery reports corruption).
+  fs_.PutFile(SegmentPath(kDb, 3), good_[3]);
+  Write(5, 3);
+  std::string s = good_[3];
+  s[40] ^= 0x10;
+  fs_.PutFile(SegmentPath(kDb, 3), s);
+  ASSERT_TRUE(ListSegments(&fs_, kDb, &list).ok());
+  ASSERT_TRUE(FindTornTail(&fs_, list, &first, &why).ok());
+  EXPECT_EQ(first, list.size()) << why;
 }
 
 }  // namespace
