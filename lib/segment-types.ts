@@ -103,16 +103,6 @@ export interface ParallelWalCommitCertificate {
   certificateCrc32c: number;
   /** Whether the writer was in the conservative fallback when it sealed the epoch. */
   fallbackActive: boolean;
-  /**
-   * Pipelined publication: the segment was written before its predecessor
-   * (`durableSegmentEpoch`) was known durable (docs/durability.md, "Torn tails").
-   */
-  writtenAhead: boolean;
-  /**
-   * For a segment written ahead: the newest segment known durable (acknowledged) when it was
-   * written, or `null` when none was. Always `null` when not written ahead.
-   */
-  ackedFloor: bigint | null;
 }
 
 /** A segment file of a log. */

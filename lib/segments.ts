@@ -567,27 +567,6 @@ export function cleanupSegmentsSync(dbPath: string | URL): number {
   return native.cleanupSegmentsSync(checkPath(dbPath, 'dbPath'));
 }
 
-// A readable segment proves epoch `e` acknowledged unless it was written ahead with an acked
-// floor below `e` (the C++ ProvesAcknowledged).
-function provesAcknowledged(cert: NativeCertificate | null, e: bigint): boolean {
-  if (cert === null || !cert.writtenAhead) return true;
-  return cert.ackedFloor !== null && cert.ackedFloor >= e;
-}
-
-async function provenLater(segments: { path: string; epoch: bigint }[], from: number, e: bigint): Promise<boolean> {
-  for (let j = from; j < segments.length; j++) {
-    let raw: NativeSegmentContents;
-    try {
-      raw = await native.readSegment(segments[j].path);
-    } catch (err) {
-      if ((err as CodedError).code !== 'WAL_CORRUPTION') throw err;
-      continue;
-    }
-    if (raw.header.epoch === segments[j].epoch && provesAcknowledged(raw.certificate, e)) return true;
-  }
-  return false;
-}
-
 /**
  * Iterates the durable records of `dbPath` in replay order, reading one segment at a time (only
  * one segment's records are in memory), for logs larger than memory. Applies the same rules as
@@ -642,13 +621,9 @@ export async function* iterateSegmentRecords(
       }
     }
     if (failure) {
-      // The torn-tail rule (docs/durability.md): an undecodable segment, or a link to a missing
-      // one, is a crash artifact when no later readable segment proves that epoch acknowledged.
-      const cert = raw?.certificate ?? null;
-      const missing = undecodable ? seg.epoch : cert !== null && cert.durableSegmentEpoch !== null && cert.durableSegmentEpoch > segments[i - 1].epoch ? cert.durableSegmentEpoch : null;
-      if (missing !== null && !(raw !== undefined && provesAcknowledged(cert, missing)) && !(await provenLater(segments, i + 1, missing))) {
+      if (undecodable && i + 1 === segments.length) {
         summary.tornTail = true;
-        for (let k = i; k < segments.length; k++) summary.partialSegments.push(segments[k].path);
+        summary.partialSegments.push(seg.path);
         summary.stopReason = `torn tail: ${failure.message}`;
         break;
       }

@@ -230,8 +230,6 @@ describe('segments: format versions', () => {
       pageSetSize: 2,
       certificateCrc32c: expect.any(Number),
       fallbackActive: false,
-      writtenAhead: false,
-      ackedFloor: null,
     });
     expect(SegmentHeader.fromBytes(fs.readFileSync(segmentPath(path.join(dir2, 'x.db'), 9))).version).toBe(2);
   });

@@ -558,8 +558,6 @@ Napi::Value CertificateToJs(Napi::Env env, const CommitCertificate& cert) {
   c.Set("pageSetSize", Napi::Number::New(env, cert.page_set_size));
   c.Set("certificateCrc32c", Napi::Number::New(env, cert.certificate_crc32c));
   c.Set("fallbackActive", Napi::Boolean::New(env, cert.fallback_active));
-  c.Set("writtenAhead", Napi::Boolean::New(env, cert.written_ahead));
-  c.Set("ackedFloor", cert.has_acked_floor ? U64ToJs(env, cert.acked_floor) : env.Null());
   return c;
 }
 

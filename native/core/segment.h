@@ -72,20 +72,8 @@ struct CommitCertificate {
   uint32_t db_size_pages = 0;
   uint32_t page_set_size = 0;        // distinct page ids in the segment
   bool fallback_active = false;
-  // Pipelined publication (docs/durability.md, "Torn tails"): the segment was written before its
-  // predecessor (prev_durable_epoch) was known durable. has_acked_floor/acked_floor then name the
-  // newest segment that WAS known durable (acknowledged) when this one was written.
-  bool written_ahead = false;
-  bool has_acked_floor = false;
-  uint64_t acked_floor = 0;          // < prev_durable_epoch; 0 unless has_acked_floor
   uint32_t certificate_crc32c = 0;
 };
-
-// The torn-tail rule's evidence: does a readable segment prove that epoch `e` (an earlier
-// segment) was acknowledged before it was written? A v1 segment or a v2 segment not written
-// ahead proves every earlier epoch (serial publication: each segment was written after all
-// earlier ones were durable); a written-ahead one proves epochs <= its acked floor only.
-bool ProvesAcknowledged(const std::optional<CommitCertificate>& certificate, uint64_t e);
 
 struct SegmentWriteOptions {
   FsyncPolicy fsync_policy = FsyncPolicy::kFull;
@@ -94,11 +82,6 @@ struct SegmentWriteOptions {
   bool has_prev = false;
   uint64_t prev_durable_epoch = 0;
   bool fallback_active = false;
-  // v2, pipelined publication: the previous segment was not yet known durable; acked floor (if
-  // any) is the newest segment that was (CommitCertificate::written_ahead).
-  bool written_ahead = false;
-  bool has_acked_floor = false;
-  uint64_t acked_floor = 0;
   // v2: set the padded header flag (EncodeSegment), for a write into a prepared file.
   bool padded = false;
 };
@@ -299,21 +282,13 @@ struct RecoveryResult {
   std::vector<uint64_t> epochs;
   std::vector<std::string> partial_segments;  // not applied (skip_corrupt, or a torn tail)
   std::vector<CommitCertificate> certificates;
-  bool torn_tail = false;          // a crash left never-acknowledged segments (reported, not fatal)
+  bool torn_tail = false;          // the last segment was torn by a crash (reported, not fatal)
   uint64_t unwritten_skipped = 0;  // unwritten prepared files skipped before the stop point
   std::string stop_reason;         // why recovery stopped early, empty when it read everything
 };
 
 Status RecoverSegments(FileSystem* fs, const std::string& db_path, const RecoveryOptions& options,
                        RecoveryResult* result, std::vector<WalRecord>* records);
-
-// The torn tail of a listing (ListSegments order), for Open: the first index from which every
-// segment is a crash artifact never acknowledged — an undecodable segment or a link to a missing
-// one, that no later readable segment proves acknowledged (ProvesAcknowledged) — and everything
-// after it. *first_torn = segments.size() when there is none; *reason says what was found.
-// Reads only the unproven suffix (normally the last few segments).
-Status FindTornTail(FileSystem* fs, const std::vector<SegmentEntry>& segments, size_t* first_torn,
-                    std::string* reason);
 
 // One applied segment of a zero-copy recovery: its bytes and the views into them.
 struct RecoveredSegment {

@@ -23,11 +23,6 @@ constexpr uint32_t kCertificateMagic = 0x54524543u;  // "CERT" little-endian
 constexpr size_t kCertificateFixedSize = 4 + 4 + 8 + 8 + 8 + 8 + 4 + 4 + 4;  // 52, before lanes
 constexpr uint32_t kCertFlagHasPrev = 1u << 0;
 constexpr uint32_t kCertFlagFallback = 1u << 1;
-constexpr uint32_t kCertFlagWrittenAhead = 1u << 2;  // an 8-byte acked floor follows the lanes
-constexpr uint32_t kCertFlagHasAckedFloor = 1u << 3;
-constexpr uint32_t kCertKnownFlags =
-    kCertFlagHasPrev | kCertFlagFallback | kCertFlagWrittenAhead | kCertFlagHasAckedFloor;
-constexpr size_t kCertificateAheadSize = 8;
 
 inline void Put16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v);
@@ -138,7 +133,7 @@ std::string RecordWhere(size_t i) { return "record " + std::to_string(i); }
 uint64_t MaxSegmentFileSize(uint32_t record_count) {
   // The larger of the two formats: v2 records carry a CRC and v2 ends with a certificate.
   return kSegmentHeaderSize + static_cast<uint64_t>(record_count) * (kV2RecordOverhead + kRecordMaxSize) +
-         CertificateSize(kMaxCertificateLanes) + kCertificateAheadSize;
+         CertificateSize(kMaxCertificateLanes);
 }
 
 void EncodeSegmentHeader(const SegmentHeader& header, uint8_t out[kSegmentHeaderSize]) {
@@ -284,11 +279,6 @@ Status EncodeSegmentImpl(const BasicEpochBatch<Record>& batch, const SegmentWrit
                                    std::to_string(options.prev_durable_epoch) +
                                    " is not before the segment epoch " + std::to_string(batch.epoch));
   }
-  if (version == kSegmentFormatV2 && options.written_ahead &&
-      (!options.has_prev || (options.has_acked_floor && options.acked_floor >= options.prev_durable_epoch))) {
-    return Status::InvalidArgument("a written-ahead certificate needs a previous segment and an "
-                                   "acked floor before it");
-  }
 
   // Replay order without copying images: sort pointers (stable: equal keys keep their order).
   std::vector<const Record*> ordered;
@@ -304,8 +294,7 @@ Status EncodeSegmentImpl(const BasicEpochBatch<Record>& batch, const SegmentWrit
   size_t total = kSegmentHeaderSize;
   for (const Record* r : ordered) total += per_record + RecordBodySize(*r);
   const size_t lanes = batch.records_per_core.size();
-  const bool ahead = version == kSegmentFormatV2 && options.written_ahead;
-  if (version == kSegmentFormatV2) total += CertificateSize(lanes) + (ahead ? kCertificateAheadSize : 0);
+  if (version == kSegmentFormatV2) total += CertificateSize(lanes);
 
   uint8_t* const base = alloc(total);
   SegmentHeader header;
@@ -349,15 +338,10 @@ Status EncodeSegmentImpl(const BasicEpochBatch<Record>& batch, const SegmentWrit
   cert.db_size_pages = batch.db_size_pages;
   cert.page_set_size = DistinctPages(ordered.size(), ordered_at);
   cert.fallback_active = options.fallback_active;
-  cert.written_ahead = ahead;
-  cert.has_acked_floor = ahead && options.has_acked_floor;
-  cert.acked_floor = cert.has_acked_floor ? options.acked_floor : 0;
 
   uint8_t* const cert_start = p;
   Put32(p, kCertificateMagic);
-  Put32(p + 4, (cert.has_prev ? kCertFlagHasPrev : 0) | (cert.fallback_active ? kCertFlagFallback : 0) |
-                   (cert.written_ahead ? kCertFlagWrittenAhead : 0) |
-                   (cert.has_acked_floor ? kCertFlagHasAckedFloor : 0));
+  Put32(p + 4, (cert.has_prev ? kCertFlagHasPrev : 0) | (cert.fallback_active ? kCertFlagFallback : 0));
   Put64(p + 8, cert.certificate_epoch);
   Put64(p + 16, cert.commit_seq_lo);
   Put64(p + 24, cert.commit_seq_hi);
@@ -369,10 +353,6 @@ Status EncodeSegmentImpl(const BasicEpochBatch<Record>& batch, const SegmentWrit
   for (uint32_t c : cert.lane_record_counts) {
     Put32(p, c);
     p += 4;
-  }
-  if (ahead) {
-    Put64(p, cert.acked_floor);
-    p += kCertificateAheadSize;
   }
   running = crc32c::Extend(running, cert_start, static_cast<size_t>(p - cert_start));
   cert.certificate_crc32c = running;
@@ -490,19 +470,7 @@ Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
                                 " exceeds maximum possible " +
                                 std::to_string(std::min(max_lanes, kMaxCertificateLanes)));
     }
-    const uint32_t flags = Get32(c + 4);
-    // Checked before it sizes anything: the written-ahead flag adds the acked floor.
-    if ((flags & ~kCertKnownFlags) != 0) {
-      return Status::Corruption("certificate has unknown flags " + Hex(flags));
-    }
-    const bool ahead = (flags & kCertFlagWrittenAhead) != 0;
-    const size_t cert_body = kCertificateFixedSize + 4 * static_cast<size_t>(lanes) +
-                             (ahead ? kCertificateAheadSize : 0);
-    if (cert_body + 4 > left) {
-      return Status::Corruption("certificate truncated: " + std::to_string(left) +
-                                " bytes left, the written-ahead certificate needs " +
-                                std::to_string(cert_body + 4));
-    }
+    const size_t cert_body = kCertificateFixedSize + 4 * static_cast<size_t>(lanes);
     running = crc32c::Extend(running, c, cert_body);
     const uint32_t stored = Get32(c + cert_body);
     if (stored != running) {
@@ -524,6 +492,10 @@ Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
         }
       }
     }
+    const uint32_t flags = Get32(c + 4);
+    if ((flags & ~(kCertFlagHasPrev | kCertFlagFallback)) != 0) {
+      return Status::Corruption("certificate has unknown flags " + Hex(flags));
+    }
     CommitCertificate cert;
     cert.format_version = kSegmentFormatV2;
     cert.has_prev = (flags & kCertFlagHasPrev) != 0;
@@ -536,9 +508,6 @@ Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
     cert.page_set_size = Get32(c + 44);
     cert.lane_record_counts.resize(lanes);
     for (uint32_t k = 0; k < lanes; ++k) cert.lane_record_counts[k] = Get32(c + 52 + 4 * k);
-    cert.written_ahead = ahead;
-    cert.has_acked_floor = (flags & kCertFlagHasAckedFloor) != 0;
-    if (ahead) cert.acked_floor = Get64(c + 52 + 4 * static_cast<size_t>(lanes));
     cert.certificate_crc32c = stored;
 
     // The certificate must describe this segment (a writer bug otherwise; the CRC holds).
@@ -561,17 +530,6 @@ Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
                                 std::to_string(cert.prev_durable_epoch) +
                                 ", not before its own epoch " + std::to_string(header.epoch));
     }
-    if (cert.written_ahead && !cert.has_prev) {
-      return Status::Corruption("certificate is written ahead but has no previous segment");
-    }
-    if (cert.has_acked_floor && !cert.written_ahead) {
-      return Status::Corruption("certificate has an acked floor but is not written ahead");
-    }
-    if (cert.has_acked_floor ? cert.acked_floor >= cert.prev_durable_epoch : cert.acked_floor != 0) {
-      return Status::Corruption("certificate acked floor " + std::to_string(cert.acked_floor) +
-                                " is not before its previous segment " +
-                                std::to_string(cert.prev_durable_epoch));
-    }
     out->certificate = std::move(cert);
   } else if (pos != size) {
     return Status::Corruption("segment has " + std::to_string(size - pos) +
@@ -582,11 +540,6 @@ Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
     std::stable_sort(out->records.begin(), out->records.end(), ReplayLessView);
   }
   return Status::OK();
-}
-
-bool ProvesAcknowledged(const std::optional<CommitCertificate>& certificate, uint64_t e) {
-  if (!certificate.has_value() || !certificate->written_ahead) return true;
-  return certificate->has_acked_floor && certificate->acked_floor >= e;
 }
 
 Status DecodeSegment(const uint8_t* data, size_t size, SegmentContents* out) {

@@ -3,10 +3,8 @@
 //   - an I/O error (other than the segment being unreadable as a segment) is returned as is;
 //   - a header epoch that disagrees with the file name is corruption ("mismatched epoch");
 //   - a v2 certificate whose prev link is not the previous segment on disk is a CertificateGap;
-//   - a segment that does not decode, or a link to a missing segment, is a TORN TAIL when no
-//     later readable segment proves that epoch was acknowledged (ProvesAcknowledged: the last
-//     segment, or one followed only by segments written ahead of it by pipelined publication).
-//     Reported in the result (torn_tail, partial_segments, stop_reason), not an error;
+//   - a segment that does not decode, when it is the LAST one, is a torn tail: reported in the
+//     result (torn_tail, partial_segments, stop_reason), not an error;
 //   - any other failure is an error, unless skip_corrupt: then recovery stops there and returns
 //     the prefix before it, listing that segment and all later ones in partial_segments;
 //   - an UNWRITTEN prepared file (>= 24 bytes, header all zero: prepared ahead, never published,
@@ -25,117 +23,7 @@ namespace {
 
 enum class Failure { kNone, kDecode, kMismatchedEpoch, kGap };
 
-// Reads the certificate evidence of segments[k]: *readable false for a file that is not a
-// segment (undecodable or unwritten). I/O errors are returned.
-Status ReadEvidence(FileSystem* fs, const SegmentEntry& seg, bool* readable, bool* unwritten,
-                    std::optional<CommitCertificate>* certificate) {
-  *readable = false;
-  *unwritten = false;
-  certificate->reset();
-  SegmentBytes bytes;
-  SegmentView view;
-  Status st = ReadSegmentView(fs, seg.path, &bytes, &view);
-  if (st.ok()) {
-    *readable = view.header.epoch == seg.epoch;
-    *certificate = std::move(view.certificate);
-    return Status::OK();
-  }
-  if (st.code() != Status::Code::kCorruption) return st;
-  return IsUnwrittenSegmentFile(fs, seg.path, unwritten);
-}
-
-// The torn-tail rule: is epoch `e` proven acknowledged by a readable segment at index >= from?
-Status ProvenLater(FileSystem* fs, const std::vector<SegmentEntry>& segments, size_t from,
-                   uint64_t e, bool* proven) {
-  *proven = false;
-  for (size_t j = from; j < segments.size() && !*proven; ++j) {
-    bool readable = false, unwritten = false;
-    std::optional<CommitCertificate> cert;
-    PWAL_RETURN_IF_ERROR(ReadEvidence(fs, segments[j], &readable, &unwritten, &cert));
-    if (readable && ProvesAcknowledged(cert, e)) *proven = true;
-  }
-  return Status::OK();
-}
-
-Status DeleteTail(FileSystem* fs, const std::vector<SegmentEntry>& segments, size_t from) {
-  if (from >= segments.size()) return Status::OK();
-  // Newest first: a crash part way leaves a shorter tail, still torn the same way.
-  for (size_t k = segments.size(); k-- > from;) {
-    PWAL_RETURN_IF_ERROR(DeleteSegment(fs, segments[k].path));
-  }
-  return fs->SyncDir(DirName(segments[from].path), SyncMode::kFull).WithContext("discarding torn tail");
-}
-
 }  // namespace
-
-Status FindTornTail(FileSystem* fs, const std::vector<SegmentEntry>& segments, size_t* first_torn,
-                    std::string* reason) {
-  *first_torn = segments.size();
-  reason->clear();
-  const size_t n = segments.size();
-  // 1. Backwards to the newest segment that a later readable one proves acknowledged: it and
-  //    everything before it are acknowledged history (damage there is corruption, not a tail).
-  std::vector<bool> readable(n, false), unwritten(n, false);
-  std::vector<std::optional<CommitCertificate>> certs(n);
-  std::vector<size_t> evidence;  // readable indices seen so far (all > k)
-  size_t start = 0;
-  for (size_t k = n; k-- > 0;) {
-    bool proven = false;
-    for (size_t j : evidence) {
-      if (ProvesAcknowledged(certs[j], segments[k].epoch)) {
-        proven = true;
-        break;
-      }
-    }
-    if (proven) {
-      start = k + 1;
-      break;
-    }
-    bool r = false, u = false;
-    PWAL_RETURN_IF_ERROR(ReadEvidence(fs, segments[k], &r, &u, &certs[k]));
-    readable[k] = r;
-    unwritten[k] = u;
-    if (r) evidence.push_back(k);
-  }
-  // 2. Forwards through the unproven suffix: the first failure starts the torn tail.
-  std::optional<uint64_t> prev;
-  for (size_t k = start; k-- > 0;) {
-    bool u = false;
-    PWAL_RETURN_IF_ERROR(IsUnwrittenSegmentFile(fs, segments[k].path, &u));
-    if (!u) {
-      prev = segments[k].epoch;
-      break;
-    }
-  }
-  bool skipped = false;
-  for (size_t k = start; k < n; ++k) {
-    if (unwritten[k]) {
-      skipped = true;
-      continue;
-    }
-    if (!readable[k]) {
-      *first_torn = k;
-      *reason = "segment " + segments[k].path + " does not decode";
-      return Status::OK();
-    }
-    const std::optional<CommitCertificate>& c = certs[k];
-    const bool linked = c.has_value() && c->has_prev;
-    if (prev.has_value() && linked && c->prev_durable_epoch > *prev) {
-      *first_torn = k;
-      *reason = "segment " + segments[k].path + " links to missing epoch " +
-                std::to_string(c->prev_durable_epoch);
-      return Status::OK();
-    }
-    if (prev.has_value() && skipped && !(linked && c->prev_durable_epoch == *prev)) {
-      *first_torn = k;
-      *reason = "segment " + segments[k].path + " follows an unwritten segment file";
-      return Status::OK();
-    }
-    prev = segments[k].epoch;
-    skipped = false;
-  }
-  return Status::OK();
-}
 
 Status RecoverSegmentViews(FileSystem* fs, const std::string& db_path,
                            const RecoveryOptions& options, RecoveryResult* result,
@@ -197,27 +85,17 @@ Status RecoverSegmentViews(FileSystem* fs, const std::string& db_path,
     }
 
     if (failure != Failure::kNone) {
-      // A crash can leave an undecodable segment, or a missing one that a later segment links
-      // to, only where nothing was acknowledged yet: no later readable segment may prove it.
-      bool tail_candidate = false;
-      uint64_t missing = seg.epoch;
-      bool proven = false;
-      if (failure == Failure::kDecode) {
-        tail_candidate = true;
-        PWAL_RETURN_IF_ERROR(ProvenLater(fs, segments, i + 1, missing, &proven));
-      } else if (failure == Failure::kGap && contents.certificate && contents.certificate->has_prev &&
-                 (!prev_epoch.has_value() || contents.certificate->prev_durable_epoch > *prev_epoch)) {
-        tail_candidate = true;
-        missing = contents.certificate->prev_durable_epoch;
-        proven = ProvesAcknowledged(contents.certificate, missing);
-        if (!proven) PWAL_RETURN_IF_ERROR(ProvenLater(fs, segments, i + 1, missing, &proven));
-      }
-      if (tail_candidate && !proven) {
-        // A crash during never-acknowledged writes. Not an error; reported.
+      const bool last = i + 1 == segments.size();
+      if (failure == Failure::kDecode && last) {
+        // A crash during the last, never-acknowledged write. Not an error; reported.
         result->torn_tail = true;
-        for (size_t k = i; k < segments.size(); ++k) result->partial_segments.push_back(segments[k].path);
+        result->partial_segments.push_back(seg.path);
         result->stop_reason = "torn tail: " + st.message();
-        if (options.discard_torn_tail) PWAL_RETURN_IF_ERROR(DeleteTail(fs, segments, i));
+        if (options.discard_torn_tail) {
+          PWAL_RETURN_IF_ERROR(DeleteSegment(fs, seg.path));
+          PWAL_RETURN_IF_ERROR(
+              fs->SyncDir(DirName(seg.path), SyncMode::kFull).WithContext("discarding torn tail"));
+        }
         break;
       }
       if (!options.skip_corrupt) return st;

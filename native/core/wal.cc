@@ -33,12 +33,10 @@ std::set<std::string>& GuardSet() {
   return *s;
 }
 
-// The newest valid segment epoch. A torn tail (segments a crash left before they were
-// acknowledged: the newest one undecodable, or — with pipelined publication — a few newest ones
-// written ahead of a predecessor that never became durable; FindTornTail) is deleted when
-// allowed, so later segments never follow damage. The certificate link of the next segment
-// points at the returned epoch. *next_epoch gets the first epoch to use: after every epoch ever
-// named on disk, torn included.
+// The newest valid segment epoch. A newest segment that does not decode is a torn tail (the
+// crash happened before it was acknowledged): deleted when allowed, so later segments never
+// follow damage. The certificate link of the next segment points at the returned epoch.
+// *next_epoch gets the first epoch to use: after every epoch ever named on disk, torn included.
 Status ScanTail(FileSystem* fs, const std::string& db_path, bool discard_torn_tail,
                 std::optional<uint64_t>* out, uint64_t* next_epoch) {
   out->reset();
@@ -48,36 +46,29 @@ Status ScanTail(FileSystem* fs, const std::string& db_path, bool discard_torn_ta
   *next_epoch = segments.empty() ? 0 : segments.back().epoch + 1;
   // Prepared files a crashed writer left: unwritten ones at the tail, and pool temporaries.
   // Neither holds anything acknowledged; they go (a later prepared file must start all zero).
-  // Below the tail, unwritten orphans are skipped by readers, so the returned epoch (the next
-  // certificate's link) is always a readable segment.
+  // Only the newest real segment can be torn; below it, unwritten orphans are skipped too, so
+  // the returned epoch (the next certificate's link) is always a readable segment.
   bool removed = false;
+  bool torn_checked = false;
   const std::string dir = DirName(SegmentPath(db_path, 0));
-  const auto drop_unwritten_tail = [&]() -> Status {
-    while (!segments.empty()) {
-      bool unwritten = false;
-      PWAL_RETURN_IF_ERROR(IsUnwrittenSegmentFile(fs, segments.back().path, &unwritten));
-      if (!unwritten) break;
+  while (!segments.empty()) {
+    bool unwritten = false;
+    PWAL_RETURN_IF_ERROR(IsUnwrittenSegmentFile(fs, segments.back().path, &unwritten));
+    if (unwritten) {
       PWAL_RETURN_IF_ERROR(DeleteSegment(fs, segments.back().path));
       segments.pop_back();
       removed = true;
+      continue;
     }
-    return Status::OK();
-  };
-  PWAL_RETURN_IF_ERROR(drop_unwritten_tail());
-  size_t first_torn = segments.size();
-  std::string reason;
-  PWAL_RETURN_IF_ERROR(FindTornTail(fs, segments, &first_torn, &reason));
-  if (first_torn < segments.size()) {
-    if (!discard_torn_tail) return Status::Corruption("torn tail: " + reason);
-    // Newest first: a crash part way leaves a shorter tail, still torn the same way.
-    while (segments.size() > first_torn) {
-      PWAL_RETURN_IF_ERROR(DeleteSegment(fs, segments.back().path));
-      segments.pop_back();
-    }
+    if (torn_checked) break;
+    torn_checked = true;
+    SegmentContents contents;
+    Status st = ReadSegment(fs, segments.back().path, &contents);
+    if (st.ok()) break;
+    if (st.code() != Status::Code::kCorruption || !discard_torn_tail) return st;
+    PWAL_RETURN_IF_ERROR(DeleteSegment(fs, segments.back().path));
+    segments.pop_back();
     removed = true;
-    // Once: a second search, without the evidence just deleted, could call acknowledged
-    // history a tail. Unwritten files the deletion uncovered are tail files, though.
-    PWAL_RETURN_IF_ERROR(drop_unwritten_tail());
   }
   size_t temps = 0;
   PWAL_RETURN_IF_ERROR(RemovePreparedTemps(fs, db_path, dir_names, &temps));

@@ -39,6 +39,10 @@ class TimingWritableFile : public WritableFile {
     fs_->RecordSync(static_cast<uint64_t>(std::max<int64_t>(0, NowNsSteady() - t0)));
     return st;
   }
+  // Every optional method is forwarded too: a decorator that fell back to the defaults would
+  // silently turn publication into temp+rename (NotSupported) and drop writeback hints.
+  void StartWriteback() override { base_->StartWriteback(); }
+  Status LinkAs(const std::string& path) override { return base_->LinkAs(path); }
   Status Close() override { return base_->Close(); }
 
  private:
@@ -146,6 +150,14 @@ Status TimingFileSystem::NewWritableFile(const std::string& path,
                                          std::unique_ptr<WritableFile>* out) {
   std::unique_ptr<WritableFile> base;
   PWAL_RETURN_IF_ERROR(base_->NewWritableFile(path, &base));
+  *out = std::make_unique<TimingWritableFile>(std::move(base), this);
+  return Status::OK();
+}
+
+Status TimingFileSystem::NewUnnamedFile(const std::string& dir,
+                                        std::unique_ptr<WritableFile>* out) {
+  std::unique_ptr<WritableFile> base;
+  PWAL_RETURN_IF_ERROR(base_->NewUnnamedFile(dir, &base));
   *out = std::make_unique<TimingWritableFile>(std::move(base), this);
   return Status::OK();
 }

@@ -93,6 +93,7 @@ class TimingFileSystem : public FileSystem {
 
   Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) override;
   Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) override;
+  Status NewUnnamedFile(const std::string& dir, std::unique_ptr<WritableFile>* out) override;
   Status ReadFile(const std::string& path, std::string* out) override {
     return base_->ReadFile(path, out);
   }

@@ -641,6 +641,72 @@ TEST(Wal, RegistrySharesOneWalAcrossThreadsAndJoinsOnLastRelease) {
   EXPECT_EQ(Recover(FileSystem::Default(), db).size(), 4u);
 }
 
+// The Wal wraps its file system in a timing decorator; publication must still reach the
+// unnamed-file protocol (O_TMPFILE + linkat) of the file system underneath, not silently fall
+// back to temp+rename because the decorator did not forward it.
+class CountingFileSystem : public FileSystem {
+ public:
+  explicit CountingFileSystem(FileSystem* base) : base_(base) {}
+  std::atomic<int> unnamed{0};
+  std::atomic<int> renames{0};
+  Status NewWritableFile(const std::string& p, std::unique_ptr<WritableFile>* out) override {
+    return base_->NewWritableFile(p, out);
+  }
+  Status ReopenForOverwrite(const std::string& p, std::unique_ptr<WritableFile>* out) override {
+    return base_->ReopenForOverwrite(p, out);
+  }
+  Status NewUnnamedFile(const std::string& dir, std::unique_ptr<WritableFile>* out) override {
+    Status st = base_->NewUnnamedFile(dir, out);
+    if (st.ok()) ++unnamed;
+    return st;
+  }
+  Status ReadFile(const std::string& p, std::string* out) override { return base_->ReadFile(p, out); }
+  Status ReadAt(const std::string& p, uint64_t off, uint8_t* buf, size_t n, size_t* r) override {
+    return base_->ReadAt(p, off, buf, n, r);
+  }
+  Status GetFileSize(const std::string& p, uint64_t* size) override { return base_->GetFileSize(p, size); }
+  Status FileExists(const std::string& p, bool* e) override { return base_->FileExists(p, e); }
+  Status RenameNoReplace(const std::string& from, const std::string& to) override {
+    ++renames;
+    return base_->RenameNoReplace(from, to);
+  }
+  Status SyncDir(const std::string& dir, SyncMode mode) override { return base_->SyncDir(dir, mode); }
+  Status ListDir(const std::string& dir, std::vector<std::string>* names) override {
+    return base_->ListDir(dir, names);
+  }
+  Status DeleteFile(const std::string& p) override { return base_->DeleteFile(p); }
+  Status LockFile(const std::string& p, std::unique_ptr<FileLock>* out) override {
+    return base_->LockFile(p, out);
+  }
+
+ private:
+  FileSystem* base_;
+};
+
+TEST(Wal, PublicationReachesTheUnnamedFileProtocolThroughTheTimingDecorator) {
+  TempDir dir;
+  std::unique_ptr<WritableFile> probe;
+  // Without O_TMPFILE here, temp+rename is the protocol: then every publish renames instead.
+  const bool has_unnamed = FileSystem::Default()->NewUnnamedFile(dir.path(), &probe).ok();
+  if (probe != nullptr) probe->Close();
+  CountingFileSystem counting(FileSystem::Default());
+  WalOptions o = Stopped(1);
+  o.fs = &counting;
+  o.fsync = FsyncPolicy::kNormal;
+  o.prepare = PrepareMode::kOff;
+  const std::string db = dir.Join("unnamed.db");
+  auto wal = MustOpen(db, o);
+  for (uint64_t t = 1; t <= 3; ++t) {
+    OneFrame f(t, t);
+    ASSERT_TRUE(wal->Submit(0, f.batch, nullptr).ok());
+    ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok());
+  }
+  ASSERT_TRUE(wal->Close().ok());
+  EXPECT_EQ(counting.unnamed.load(), has_unnamed ? 3 : 0);
+  EXPECT_EQ(counting.renames.load(), has_unnamed ? 0 : 3) << "temporaries renamed into place";
+  EXPECT_EQ(Recover(FileSystem::Default(), db).size(), 3u);
+}
+
 // ---- concurrency: every acknowledged commit is recovered, in replay order --------------------
 
 TEST(Wal, ManyThreadsCommitAndEveryAcknowledgedCommitIsRecovered) {
