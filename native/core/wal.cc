@@ -369,7 +369,15 @@ void Wal::WakeFlusher() {
   wake_cv_.notify_one();
 }
 
+void Wal::NoteRequestedEpoch(uint64_t epoch) {
+  uint64_t cur = flush_request_epoch_.load(std::memory_order_relaxed);
+  while (cur < epoch + 1 &&
+         !flush_request_epoch_.compare_exchange_weak(cur, epoch + 1, std::memory_order_seq_cst)) {
+  }
+}
+
 void Wal::RequestFlush() {
+  NoteRequestedEpoch(coord_->CurrentEpoch());
   notify_requested_.store(true, std::memory_order_seq_cst);
   if (options_.policy == FlushPolicy::kAdaptive) {
     flush_requested_.store(true, std::memory_order_seq_cst);
@@ -380,7 +388,12 @@ void Wal::RequestFlush() {
 void Wal::RequestFlushFor(uint64_t epoch) {
   if (coord_->IsDurable(epoch)) return;
   if (epoch >= coord_->CurrentEpoch()) {
-    RequestFlush();
+    NoteRequestedEpoch(epoch);
+    notify_requested_.store(true, std::memory_order_seq_cst);
+    if (options_.policy == FlushPolicy::kAdaptive) {
+      flush_requested_.store(true, std::memory_order_seq_cst);
+      if (sleeping_.load(std::memory_order_seq_cst)) WakeFlusher();
+    }
   } else {
     notify_requested_.store(true, std::memory_order_seq_cst);
   }
@@ -824,7 +837,11 @@ void Wal::FlusherLoop(FsyncPolicy fsync) {
         if (drain_requested_.exchange(false, std::memory_order_seq_cst)) {
           trigger = FlushTrigger::kFallback;
           go = true;
-        } else if (adaptive && flush_requested_.exchange(false, std::memory_order_seq_cst)) {
+        } else if (adaptive && flush_requested_.exchange(false, std::memory_order_seq_cst) &&
+                   (pending > 0 || flush_request_epoch_.load(std::memory_order_seq_cst) >
+                                       coord_->CurrentEpoch())) {
+          // (A request whose epoch is sealed already, with nothing pending, raced with the seal
+          // that covered it: sealing again would only make an empty epoch.)
           trigger = pending > 0 ? FlushTrigger::kAdaptive : FlushTrigger::kRequest;
           go = true;
         } else if (adaptive && pending > 0) {

@@ -334,6 +334,7 @@ class Wal {
   void FillControlStats(WalStats* s) const;
   void InitControl();
   void WakeFlusher();
+  void NoteRequestedEpoch(uint64_t epoch);
   bool HasPendingWork() const;
 
   const std::string db_path_;
@@ -379,6 +380,7 @@ class Wal {
   std::condition_variable wake_cv_;
   std::atomic<bool> sleeping_{false};
   std::atomic<bool> flush_requested_{false};    // adaptive: seal now
+  std::atomic<uint64_t> flush_request_epoch_{0};  // 1 + the newest epoch a seal was asked for
   std::atomic<bool> drain_requested_{false};    // both policies: backpressure/fallback drain
   std::atomic<bool> notify_requested_{false};  // next transition reported even if empty
   std::atomic<uint64_t> pending_records_{0};

@@ -325,6 +325,27 @@ TEST(Wal, AdaptiveLoneCommitCostsOneSegment) {
   ASSERT_EQ(s.write_latency_ns.size(), 1u);
 }
 
+// One commit at a time, each waited for right after it is submitted: the wait's seal request
+// races with the flusher sealing that epoch on its own. A request for an epoch that is already
+// sealed, with nothing pending, must not seal another (empty) epoch; every epoch is a segment.
+TEST(Wal, SequentialCommitsSealNoEmptyEpochs) {
+  TempDir dir;
+  WalOptions o;
+  o.slot_count = 1;
+  o.fsync = FsyncPolicy::kOff;
+  o.max_flush_delay_ms = 0;
+  auto wal = MustOpen(dir.Join("seq.db"), o);
+  for (uint64_t t = 1; t <= 400; ++t) {
+    OneFrame f(t, t);
+    uint64_t e;
+    ASSERT_TRUE(wal->Submit(0, f.batch, &e).ok());
+    ASSERT_TRUE(wal->WaitForEpochDurable(e, 10000).ok());
+  }
+  WalStats s = wal->Stats();
+  EXPECT_EQ(s.empty_epochs, 0u);
+  EXPECT_EQ(s.segments_written, s.epochs_sealed);
+}
+
 TEST(Wal, TickerHonoursMaxFlushDelay) {
   TempDir dir;
   WalOptions o;
