@@ -4,10 +4,11 @@
 // libuv thread pool, and each has a `...Sync` twin for start-up code.
 //
 // Byte layouts: docs/format.md. Recovery rules: docs/durability.md.
+import * as fsp from 'node:fs/promises';
 import { native } from './native';
 import { packBatch } from './segment-pack';
 import type { NativeCertificate, NativePackedRecords, NativeRecovery, NativeSegmentContents } from './native';
-import { SegmentHeader } from './segment-header';
+import { SEGMENT_HEADER_SIZE, SegmentHeader } from './segment-header';
 import { publishTrace, reasonFromName } from './trace';
 import type {
   EpochBatch,
@@ -567,6 +568,19 @@ export function cleanupSegmentsSync(dbPath: string | URL): number {
   return native.cleanupSegmentsSync(checkPath(dbPath, 'dbPath'));
 }
 
+// The reader's rule (docs/format.md, "Unwritten prepared files"): at least a header's worth of
+// bytes, and the header all zero.
+async function isUnwrittenSegmentFile(file: string): Promise<boolean> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const head = Buffer.alloc(SEGMENT_HEADER_SIZE);
+    const { bytesRead } = await fh.read(head, 0, SEGMENT_HEADER_SIZE, 0);
+    return bytesRead === SEGMENT_HEADER_SIZE && head.every((b) => b === 0);
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Iterates the durable records of `dbPath` in replay order, reading one segment at a time (only
  * one segment's records are in memory), for logs larger than memory. Applies the same rules as
@@ -593,6 +607,8 @@ export async function* iterateSegmentRecords(
     tornTail: false,
     stopReason: null,
   };
+  let prevEpoch: bigint | null = null; // the previous segment applied (skipped files do not count)
+  let skippedUnwritten = false; // an unwritten prepared file since the previous segment
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i];
     let raw: NativeSegmentContents | undefined;
@@ -602,23 +618,33 @@ export async function* iterateSegmentRecords(
       raw = await native.readSegment(seg.path);
     } catch (e) {
       if ((e as CodedError).code !== 'WAL_CORRUPTION') throw e;
+      // An unwritten prepared file (never published: nothing acknowledged in it) is not a
+      // segment; one before the last is skipped, as recovery does.
+      if (i + 1 < segments.length && (await isUnwrittenSegmentFile(seg.path))) {
+        skippedUnwritten = true;
+        continue;
+      }
       failure = e as CodedError;
       undecodable = true;
     }
-    if (raw && raw.header.epoch !== seg.epoch) {
+    const cert = raw?.certificate ?? null;
+    if (raw && skippedUnwritten && prevEpoch !== null && !(cert !== null && cert.durableSegmentEpoch === prevEpoch)) {
+      failure = walError(
+        `segment ${seg.path} follows an unwritten segment file and does not certify that the previous durable segment is epoch ${prevEpoch}`,
+        'WAL_CORRUPTION',
+        { walStatus: 'CertificateGap', reason: 'certificate_gap' },
+      );
+    } else if (raw && raw.header.epoch !== seg.epoch) {
       failure = walError(`segment ${seg.path} has mismatched epoch: header=${raw.header.epoch}, filename=${seg.epoch}`);
-    } else if (raw && i > 0 && raw.certificate && raw.certificate.durableSegmentEpoch !== null) {
-      const prev = raw.certificate.durableSegmentEpoch;
-      const onDisk = segments[i - 1].epoch;
-      if (prev !== onDisk) {
-        failure = walError(
-          `segment ${seg.path} (epoch ${seg.epoch}) certifies that the previous durable segment is epoch ${prev}, ` +
-            `but the previous segment on disk is epoch ${onDisk}: ` +
-            (prev > onDisk ? 'a segment is missing' : 'an uncertified segment is in the chain'),
-          'WAL_CORRUPTION',
-          { walStatus: 'CertificateGap', reason: 'certificate_gap' },
-        );
-      }
+    } else if (raw && prevEpoch !== null && cert !== null && cert.durableSegmentEpoch !== null && cert.durableSegmentEpoch !== prevEpoch) {
+      const prev = cert.durableSegmentEpoch;
+      failure = walError(
+        `segment ${seg.path} (epoch ${seg.epoch}) certifies that the previous durable segment is epoch ${prev}, ` +
+          `but the previous segment on disk is epoch ${prevEpoch}: ` +
+          (prev > prevEpoch ? 'a segment is missing' : 'an uncertified segment is in the chain'),
+        'WAL_CORRUPTION',
+        { walStatus: 'CertificateGap', reason: 'certificate_gap' },
+      );
     }
     if (failure) {
       if (undecodable && i + 1 === segments.length) {
@@ -632,6 +658,8 @@ export async function* iterateSegmentRecords(
       summary.stopReason = failure.message;
       break;
     }
+    prevEpoch = seg.epoch;
+    skippedUnwritten = false;
     const records = unpackRecords(raw!.records);
     raw = undefined;
     summary.segmentsRecovered += 1;

@@ -223,6 +223,29 @@ describe('segments: iterateSegmentRecords', () => {
     expect(opt.code).toBe('ERR_INVALID_ARG_TYPE');
   });
 
+  test('same rule as recovery for an unwritten prepared file in the middle: skipped when the next segment certifies continuity, a gap otherwise', async () => {
+    const db = path.join(tmp(), 'unwritten.db');
+    await writeSegment(db, smallBatch(1), OFF);
+    // Epoch 2: a prepared file (zeros, final name) that was never published — a crash left it.
+    fs.writeFileSync(segmentPath(db, 2), Buffer.alloc(4096));
+    await writeSegment(db, smallBatch(3), { ...OFF, prevDurableEpoch: 1 });
+    const rec = await recoverSegments(db);
+    const it = await drain(iterateSegmentRecords(db));
+    expect(rec.result.epochs).toEqual([1n, 3n]);
+    expect(it.summary.epochs).toEqual([1n, 3n]);
+    expect(it.records).toEqual(rec.records);
+    expect(it.summary.tornTail).toBe(false);
+
+    // Segment 3 rewritten without the link to 1: skipping the file would hide a hole.
+    fs.unlinkSync(segmentPath(db, 3));
+    await writeSegment(db, smallBatch(3), OFF);
+    const nativeGap = await catchRejection(recoverSegments(db));
+    const gap = await catchRejection(drain(iterateSegmentRecords(db)));
+    expect(nativeGap.reason).toBe('certificate_gap');
+    expect(gap.reason).toBe('certificate_gap');
+    expect(gap.message).toBe(nativeGap.message);
+  });
+
   test('an empty or missing log', async () => {
     const db = path.join(tmp(), 'none.db');
     const { records, summary } = await drain(iterateSegmentRecords(db));
