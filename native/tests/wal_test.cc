@@ -670,6 +670,7 @@ class CountingFileSystem : public FileSystem {
   explicit CountingFileSystem(FileSystem* base) : base_(base) {}
   std::atomic<int> unnamed{0};
   std::atomic<int> renames{0};
+  std::atomic<int> dir_syncs{0};
   Status NewWritableFile(const std::string& p, std::unique_ptr<WritableFile>* out) override {
     return base_->NewWritableFile(p, out);
   }
@@ -691,7 +692,10 @@ class CountingFileSystem : public FileSystem {
     ++renames;
     return base_->RenameNoReplace(from, to);
   }
-  Status SyncDir(const std::string& dir, SyncMode mode) override { return base_->SyncDir(dir, mode); }
+  Status SyncDir(const std::string& dir, SyncMode mode) override {
+    ++dir_syncs;
+    return base_->SyncDir(dir, mode);
+  }
   Status ListDir(const std::string& dir, std::vector<std::string>* names) override {
     return base_->ListDir(dir, names);
   }
@@ -726,6 +730,37 @@ TEST(Wal, PublicationReachesTheUnnamedFileProtocolThroughTheTimingDecorator) {
   EXPECT_EQ(counting.unnamed.load(), has_unnamed ? 3 : 0);
   EXPECT_EQ(counting.renames.load(), has_unnamed ? 0 : 3) << "temporaries renamed into place";
   EXPECT_EQ(Recover(FileSystem::Default(), db).size(), 3u);
+}
+
+// Prepared files are named in batches: the preparer refills the names once half are used, with
+// one directory sync per batch, instead of naming (and syncing the directory for) one file per
+// epoch while that epoch's own data sync runs.
+TEST(Wal, PreparedNamesAreRefilledInBatchesWithOneDirectorySyncEach) {
+  TempDir dir;
+  CountingFileSystem counting(FileSystem::Default());
+  WalOptions o = Stopped(1);
+  o.fs = &counting;
+  o.fsync = FsyncPolicy::kNormal;
+  o.prepare = PrepareMode::kInline;  // deterministic: preparation runs inside the flush cycle
+  o.prepare_ahead = 8;
+  const std::string db = dir.Join("batched.db");
+  auto wal = MustOpen(db, o);
+  constexpr int kEpochs = 40;
+  for (uint64_t t = 1; t <= kEpochs; ++t) {
+    OneFrame f(t, t);
+    ASSERT_TRUE(wal->Submit(0, f.batch, nullptr).ok());
+    ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok());
+  }
+  const WalStats s = wal->Stats();
+  const int dir_syncs = counting.dir_syncs.load();
+  ASSERT_TRUE(wal->Close().ok());
+  // Epoch 1 has no prepared file yet; after that every epoch finds one.
+  EXPECT_GE(s.prepared_publishes, static_cast<uint64_t>(kEpochs - 1));
+  // One naming round (one directory sync) per ahead/2 = 4 epochs, plus epoch 1's own: far
+  // fewer than one per epoch.
+  EXPECT_LE(dir_syncs, kEpochs / 4 + 3) << "directory syncs for " << kEpochs << " epochs";
+  EXPECT_LE(s.prepared_files, static_cast<uint64_t>(kEpochs / 4 + 2)) << "naming rounds";
+  EXPECT_EQ(Recover(FileSystem::Default(), db).size(), static_cast<size_t>(kEpochs));
 }
 
 // ---- concurrency: every acknowledged commit is recovered, in replay order --------------------
