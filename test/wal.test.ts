@@ -248,6 +248,20 @@ describe('waits and commits', () => {
     expect(bad.code).toBe('ERR_OUT_OF_RANGE');
   });
 
+  test('waits on epochs without records always resolve with a running flusher, interleaved with commits', async () => {
+    // Each wait asks for its (empty) epoch to be sealed while commits make the flusher seal on
+    // its own; a request that races with the seal covering its epoch must still end in an event.
+    const c = ParallelWal.open(tmpDbPath(), { fsyncPolicy: 'off' });
+    open.push(c);
+    for (let i = 1; i <= 400; i++) {
+      const pending = i % 2 === 0 ? c.commit(oneFrame(i)) : undefined;
+      await c.waitForEpochDurable(c.currentEpoch(), { timeoutMs: 10000 });
+      if (pending) await pending;
+    }
+    const s = c.stats();
+    expect(s.segmentsWritten).toBe(200);
+  });
+
   test('a wait resolves when another caller flushes (event driven, no polling)', async () => {
     const c = coordinator(tmpDbPath());
     const e = c.submitBatch(oneFrame(1));

@@ -73,7 +73,7 @@ void WalEventChannel::OnDurableEvent(const DurableEvent& ev) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!open_ || tsfn_ == nullptr) return;
   bool trace_news = false;
-  if (tracing_ && !ev.closed) {
+  if (tracing_ && !ev.closed && !ev.resend) {
     if (trace_.size() < trace_capacity_) {
       trace_.push_back(PackTraceItem(ev));
     } else {

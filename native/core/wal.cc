@@ -818,6 +818,7 @@ void Wal::FlusherLoop(FsyncPolicy fsync) {
   while (!stop_requested_.load(std::memory_order_acquire)) {
     FlushTrigger trigger = FlushTrigger::kAdaptive;
     bool go = false;
+    bool resend = false;
     if (adaptive && last_had_work) {
       // Right after an epoch was published its waiters are being resolved and will commit
       // again within microseconds: poll briefly (yielding the CPU) before paying for a
@@ -837,13 +838,18 @@ void Wal::FlusherLoop(FsyncPolicy fsync) {
         if (drain_requested_.exchange(false, std::memory_order_seq_cst)) {
           trigger = FlushTrigger::kFallback;
           go = true;
-        } else if (adaptive && flush_requested_.exchange(false, std::memory_order_seq_cst) &&
-                   (pending > 0 || flush_request_epoch_.load(std::memory_order_seq_cst) >
-                                       coord_->CurrentEpoch())) {
-          // (A request whose epoch is sealed already, with nothing pending, raced with the seal
-          // that covered it: sealing again would only make an empty epoch.)
-          trigger = pending > 0 ? FlushTrigger::kAdaptive : FlushTrigger::kRequest;
-          go = true;
+        } else if (adaptive && flush_requested_.exchange(false, std::memory_order_seq_cst)) {
+          if (pending > 0 ||
+              flush_request_epoch_.load(std::memory_order_seq_cst) > coord_->CurrentEpoch()) {
+            trigger = pending > 0 ? FlushTrigger::kAdaptive : FlushTrigger::kRequest;
+            go = true;
+          } else if (notify_requested_.load(std::memory_order_seq_cst)) {
+            // The request raced with the seal that covered its epoch: sealing again would only
+            // make an empty epoch. But that seal may have read "nobody waits" just before the
+            // waiter said otherwise, so send the durable state again instead.
+            resend = true;
+            go = true;
+          }
         } else if (adaptive && pending > 0) {
           trigger = FlushTrigger::kAdaptive;
           go = true;
@@ -883,6 +889,20 @@ void Wal::FlusherLoop(FsyncPolicy fsync) {
       }
     }
     if (!go) break;
+    if (resend) {
+      flush_gate_.Acquire();
+      GateHold hold(&flush_gate_);
+      if (notify_requested_.exchange(false, std::memory_order_seq_cst)) {
+        DurableEvent ev;
+        ev.resend = true;
+        ev.trigger = FlushTrigger::kRequest;
+        ev.durable_epoch = coord_->DurableEpoch();
+        ev.epoch = ev.durable_epoch.value_or(0);
+        Dispatch(ev);
+      }
+      last_had_work = false;
+      continue;
+    }
     Status st;
     {
       flush_gate_.Acquire();

@@ -114,6 +114,8 @@ struct DurableEvent {
   bool fatal = false;            // the Wal is failed: every epoch >= failed_epoch is rejected
   uint64_t failed_epoch = 0;
   Status error;                  // cause when failed (IoError naming the epoch)
+  bool resend = false;           // not a transition: the durable state sent again, for a waiter
+                                 // whose (empty) epoch became durable without an event of its own
   bool closed = false;           // final event of Close: epochs > durable_epoch are rejected
                                  // with Closed (abort) — settle every remaining waiter
   // Decision/trace data for the epoch.
