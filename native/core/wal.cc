@@ -376,8 +376,9 @@ void Wal::NoteRequestedEpoch(uint64_t epoch) {
   }
 }
 
-void Wal::RequestFlush() {
-  NoteRequestedEpoch(coord_->CurrentEpoch());
+void Wal::RequestSeal(uint64_t epoch) {
+  // The epoch first: the flusher reads it after taking the flag (both seq_cst).
+  NoteRequestedEpoch(epoch);
   notify_requested_.store(true, std::memory_order_seq_cst);
   if (options_.policy == FlushPolicy::kAdaptive) {
     flush_requested_.store(true, std::memory_order_seq_cst);
@@ -385,15 +386,12 @@ void Wal::RequestFlush() {
   }
 }
 
+void Wal::RequestFlush() { RequestSeal(coord_->CurrentEpoch()); }
+
 void Wal::RequestFlushFor(uint64_t epoch) {
   if (coord_->IsDurable(epoch)) return;
   if (epoch >= coord_->CurrentEpoch()) {
-    NoteRequestedEpoch(epoch);
-    notify_requested_.store(true, std::memory_order_seq_cst);
-    if (options_.policy == FlushPolicy::kAdaptive) {
-      flush_requested_.store(true, std::memory_order_seq_cst);
-      if (sleeping_.load(std::memory_order_seq_cst)) WakeFlusher();
-    }
+    RequestSeal(epoch);
   } else {
     notify_requested_.store(true, std::memory_order_seq_cst);
   }

@@ -337,6 +337,7 @@ class Wal {
   void InitControl();
   void WakeFlusher();
   void NoteRequestedEpoch(uint64_t epoch);
+  void RequestSeal(uint64_t epoch);  // a seal (adaptive) and a report are wanted for `epoch`
   bool HasPendingWork() const;
 
   const std::string db_path_;
