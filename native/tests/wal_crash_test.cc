@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -260,6 +261,22 @@ TEST(WalCrash, RandomCrashesUnderConcurrentCommits) {
 namespace pwal {
 namespace {
 
+// Commits txns 1..n, one per epoch flushed by hand (each like `shape`: its pages and image
+// size), all acknowledged; `arm` runs after txn `arm_at` is submitted, before its flush.
+void CommitEachByHand(Wal* wal, const Commit& shape, uint64_t n, uint64_t arm_at,
+                      const std::function<void()>& arm, std::map<uint64_t, Commit>* submitted,
+                      std::set<uint64_t>* acked) {
+  for (uint64_t txn = 1; txn <= n; ++txn) {
+    Commit c{txn, shape.pages, shape.size};
+    (*submitted)[txn] = c;
+    uint64_t e;
+    ASSERT_TRUE(SubmitCommit(wal, 0, c, &e).ok());
+    if (txn == arm_at) arm();
+    ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok()) << txn;
+    acked->insert(txn);
+  }
+}
+
 // A failed sync of a prepared file: the file is abandoned (deleted, never synced again) and
 // the epoch is rewritten from memory into a new file; after power loss everything acknowledged
 // is there.
@@ -277,15 +294,9 @@ TEST(WalPrepared, SyncFailureOfAPreparedFileRewritesTheEpochIntoANewFile) {
     ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
     std::map<uint64_t, Commit> submitted;
     std::set<uint64_t> acked;
-    for (uint64_t txn = 1; txn <= 3; ++txn) {
-      Commit c{txn, {1, 2}, 100};
-      submitted[txn] = c;
-      uint64_t e;
-      ASSERT_TRUE(SubmitCommit(wal.get(), 0, c, &e).ok());
-      if (txn == 2) fs.FailNth(FaultInjectingFileSystem::Op::kSync, 1, EIO);
-      ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok()) << txn;
-      acked.insert(txn);
-    }
+    CommitEachByHand(wal.get(), Commit{0, {1, 2}, 100}, 3, 2,
+                     [&] { fs.FailNth(FaultInjectingFileSystem::Op::kSync, 1, EIO); }, &submitted,
+                     &acked);
     WalStats s = wal->Stats();
     EXPECT_EQ(s.write_failures, 1u);
     EXPECT_EQ(s.prepared_publishes, 1u);  // epoch 0: no file yet; 1: failed; 2: prepared
@@ -311,16 +322,10 @@ TEST(WalPrepared, PreparationFailureFallsBackToNewFiles) {
   ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
   std::map<uint64_t, Commit> submitted;
   std::set<uint64_t> acked;
-  for (uint64_t txn = 1; txn <= 4; ++txn) {
-    Commit c{txn, {1}, 64};
-    submitted[txn] = c;
-    uint64_t e;
-    ASSERT_TRUE(SubmitCommit(wal.get(), 0, c, &e).ok());
-    // Epoch 0 publishes through a new file (one rename); the next rename is the preparer's.
-    if (txn == 1) fs.FailNth(FaultInjectingFileSystem::Op::kRename, 2, EIO);
-    ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok()) << txn;
-    acked.insert(txn);
-  }
+  // Epoch 0 publishes through a new file (one rename); the next rename is the preparer's.
+  CommitEachByHand(wal.get(), Commit{0, {1}, 64}, 4, 1,
+                   [&] { fs.FailNth(FaultInjectingFileSystem::Op::kRename, 2, EIO); }, &submitted,
+                   &acked);
   WalStats s = wal->Stats();
   EXPECT_EQ(s.prepared_publishes, 0u);
   EXPECT_EQ(s.write_failures, 0u);

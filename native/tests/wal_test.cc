@@ -306,13 +306,18 @@ TEST(Wal, AllocateOverflowDrainsThroughTheFallback) {
 
 // ---- the adaptive flusher and listeners -------------------------------------------------------
 
+// A running adaptive flusher with no delay bound: it seals only on its own decisions.
+WalOptions AdaptiveNoDelay(size_t slots, FsyncPolicy fsync) {
+  WalOptions o;
+  o.slot_count = slots;
+  o.fsync = fsync;
+  o.max_flush_delay_ms = 0;
+  return o;
+}
+
 TEST(Wal, AdaptiveLoneCommitCostsOneSegment) {
   TempDir dir;
-  WalOptions o;
-  o.slot_count = 4;
-  o.fsync = FsyncPolicy::kFull;
-  o.max_flush_delay_ms = 0;
-  auto wal = MustOpen(dir.Join("lone.db"), o);
+  auto wal = MustOpen(dir.Join("lone.db"), AdaptiveNoDelay(4, FsyncPolicy::kFull));
   ASSERT_TRUE(wal->IsRunning());
   OneFrame f(1, 1);
   uint64_t e;
@@ -330,11 +335,7 @@ TEST(Wal, AdaptiveLoneCommitCostsOneSegment) {
 // sealed, with nothing pending, must not seal another (empty) epoch; every epoch is a segment.
 TEST(Wal, SequentialCommitsSealNoEmptyEpochs) {
   TempDir dir;
-  WalOptions o;
-  o.slot_count = 1;
-  o.fsync = FsyncPolicy::kOff;
-  o.max_flush_delay_ms = 0;
-  auto wal = MustOpen(dir.Join("seq.db"), o);
+  auto wal = MustOpen(dir.Join("seq.db"), AdaptiveNoDelay(1, FsyncPolicy::kOff));
   for (uint64_t t = 1; t <= 400; ++t) {
     OneFrame f(t, t);
     uint64_t e;
