@@ -261,6 +261,16 @@ TEST(WalCrash, RandomCrashesUnderConcurrentCommits) {
 namespace pwal {
 namespace {
 
+// One slot on `fs`, flushed by hand, with inline (deterministic) preparation.
+WalOptions InlinePreparedByHand(FileSystem* fs) {
+  WalOptions o;
+  o.slot_count = 1;
+  o.fs = fs;
+  o.start_flusher = false;
+  o.prepare = PrepareMode::kInline;
+  return o;
+}
+
 // Commits txns 1..n, one per epoch flushed by hand (each like `shape`: its pages and image
 // size), all acknowledged; `arm` runs after txn `arm_at` is submitted, before its flush.
 void CommitEachByHand(Wal* wal, const Commit& shape, uint64_t n, uint64_t arm_at,
@@ -284,11 +294,7 @@ TEST(WalPrepared, SyncFailureOfAPreparedFileRewritesTheEpochIntoANewFile) {
   for (Tear tear : {Tear::kDrop, Tear::kGarbage, Tear::kZeroFill}) {
     FaultInjectingFileSystem fs;
     fs.MakeDir("/db");
-    WalOptions o;
-    o.slot_count = 1;
-    o.fs = &fs;
-    o.start_flusher = false;
-    o.prepare = PrepareMode::kInline;
+    WalOptions o = InlinePreparedByHand(&fs);
     o.max_write_attempts = 2;
     std::shared_ptr<Wal> wal;
     ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
@@ -313,11 +319,7 @@ TEST(WalPrepared, SyncFailureOfAPreparedFileRewritesTheEpochIntoANewFile) {
 TEST(WalPrepared, PreparationFailureFallsBackToNewFiles) {
   FaultInjectingFileSystem fs;
   fs.MakeDir("/db");
-  WalOptions o;
-  o.slot_count = 1;
-  o.fs = &fs;
-  o.start_flusher = false;
-  o.prepare = PrepareMode::kInline;
+  const WalOptions o = InlinePreparedByHand(&fs);
   std::shared_ptr<Wal> wal;
   ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
   std::map<uint64_t, Commit> submitted;
