@@ -126,6 +126,9 @@ export interface NativeBinding {
   listSegmentsSync(dbPath: string): NativeSegmentEntry[];
   deleteSegment(path: string): Promise<void>;
   deleteSegmentSync(path: string): void;
+  /** The readers' rule: a file with a segment name that is a prepared file never published. */
+  isUnwrittenSegmentFile(path: string): Promise<boolean>;
+  isUnwrittenSegmentFileSync(path: string): boolean;
   recoverSegments(dbPath: string, options?: unknown): Promise<NativeRecovery>;
   recoverSegmentsSync(dbPath: string, options?: unknown): NativeRecovery;
   maxDurableEpoch(dbPath: string): Promise<bigint | undefined>;

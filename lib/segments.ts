@@ -4,11 +4,10 @@
 // libuv thread pool, and each has a `...Sync` twin for start-up code.
 //
 // Byte layouts: docs/format.md. Recovery rules: docs/durability.md.
-import * as fsp from 'node:fs/promises';
 import { native } from './native';
 import { packBatch } from './segment-pack';
 import type { NativeCertificate, NativePackedRecords, NativeRecovery, NativeSegmentContents } from './native';
-import { SEGMENT_HEADER_SIZE, SegmentHeader } from './segment-header';
+import { SegmentHeader } from './segment-header';
 import { publishTrace, reasonFromName } from './trace';
 import type {
   EpochBatch,
@@ -568,19 +567,6 @@ export function cleanupSegmentsSync(dbPath: string | URL): number {
   return native.cleanupSegmentsSync(checkPath(dbPath, 'dbPath'));
 }
 
-// The reader's rule (docs/format.md, "Unwritten prepared files"): at least a header's worth of
-// bytes, and the header all zero.
-async function isUnwrittenSegmentFile(file: string): Promise<boolean> {
-  const fh = await fsp.open(file, 'r');
-  try {
-    const head = Buffer.alloc(SEGMENT_HEADER_SIZE);
-    const { bytesRead } = await fh.read(head, 0, SEGMENT_HEADER_SIZE, 0);
-    return bytesRead === SEGMENT_HEADER_SIZE && head.every((b) => b === 0);
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Iterates the durable records of `dbPath` in replay order, reading one segment at a time (only
  * one segment's records are in memory), for logs larger than memory. Applies the same rules as
@@ -620,7 +606,7 @@ export async function* iterateSegmentRecords(
       if ((e as CodedError).code !== 'WAL_CORRUPTION') throw e;
       // An unwritten prepared file (never published: nothing acknowledged in it) is not a
       // segment; one before the last is skipped, as recovery does.
-      if (i + 1 < segments.length && (await isUnwrittenSegmentFile(seg.path))) {
+      if (i + 1 < segments.length && (await native.isUnwrittenSegmentFile(seg.path))) {
         skippedUnwritten = true;
         continue;
       }

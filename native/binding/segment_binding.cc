@@ -225,6 +225,17 @@ struct DeleteSegmentOp {
   Napi::Value ToJs(Napi::Env env) { return env.Undefined(); }
 };
 
+// isUnwrittenSegmentFile(path): the readers' rule for a prepared file never published (so the
+// JS record iterator skips exactly what recovery skips).
+struct IsUnwrittenSegmentOp {
+  std::string path;
+  bool unwritten = false;
+  explicit IsUnwrittenSegmentOp(const Napi::CallbackInfo& info)
+      : path(segbind::ParsePath(info[0], "path")) {}
+  Status Run() { return IsUnwrittenSegmentFile(Fs(), path, &unwritten); }
+  Napi::Value ToJs(Napi::Env env) { return Napi::Boolean::New(env, unwritten); }
+};
+
 struct RecoverSegmentsOp {
   std::string db_path;
   RecoveryOptions options;
@@ -318,6 +329,7 @@ void RegisterSegments(Napi::Env env, Napi::Object exports) {
   RegisterPair<ReadSegmentOp>(env, exports, "readSegment");
   RegisterPair<ListSegmentsOp>(env, exports, "listSegments");
   RegisterPair<DeleteSegmentOp>(env, exports, "deleteSegment");
+  RegisterPair<IsUnwrittenSegmentOp>(env, exports, "isUnwrittenSegmentFile");
   RegisterPair<RecoverSegmentsOp>(env, exports, "recoverSegments");
   RegisterPair<MaxDurableEpochOp>(env, exports, "maxDurableEpoch");
   RegisterPair<CleanupSegmentsOp>(env, exports, "cleanupSegments");

@@ -91,6 +91,67 @@ class FileSystem {
   static FileSystem* Default();
 };
 
+// Decorators: forward every call to a base, so that a subclass overrides only what it changes
+// and a method added here reaches the base unless a decorator decides otherwise. (A decorator
+// that fell back to the defaults instead would silently switch protocols: the WAL's timing
+// decorator once turned every O_TMPFILE publication into temp+rename that way.)
+class WritableFileWrapper : public WritableFile {
+ public:
+  explicit WritableFileWrapper(std::unique_ptr<WritableFile> base) : base_(std::move(base)) {}
+  Status Append(const uint8_t* data, size_t n) override { return base_->Append(data, n); }
+  Status AppendV(const uint8_t* const* bufs, const size_t* lens, size_t count) override {
+    return base_->AppendV(bufs, lens, count);
+  }
+  Status Sync(SyncMode mode) override { return base_->Sync(mode); }
+  void StartWriteback() override { base_->StartWriteback(); }
+  Status LinkAs(const std::string& path) override { return base_->LinkAs(path); }
+  Status Close() override { return base_->Close(); }
+
+ protected:
+  std::unique_ptr<WritableFile> base_;
+};
+
+class FileSystemWrapper : public FileSystem {
+ public:
+  explicit FileSystemWrapper(FileSystem* base) : base_(base) {}  // base must outlive this
+  Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    return base_->NewWritableFile(path, out);
+  }
+  Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    return base_->ReopenForOverwrite(path, out);
+  }
+  Status NewUnnamedFile(const std::string& dir, std::unique_ptr<WritableFile>* out) override {
+    return base_->NewUnnamedFile(dir, out);
+  }
+  Status ReadFile(const std::string& path, std::string* out) override {
+    return base_->ReadFile(path, out);
+  }
+  Status ReadAt(const std::string& path, uint64_t offset, uint8_t* buf, size_t n,
+                size_t* read) override {
+    return base_->ReadAt(path, offset, buf, n, read);
+  }
+  Status GetFileSize(const std::string& path, uint64_t* size) override {
+    return base_->GetFileSize(path, size);
+  }
+  Status FileExists(const std::string& path, bool* exists) override {
+    return base_->FileExists(path, exists);
+  }
+  Status RenameNoReplace(const std::string& from, const std::string& to) override {
+    return base_->RenameNoReplace(from, to);
+  }
+  Status SyncDir(const std::string& dir, SyncMode mode) override { return base_->SyncDir(dir, mode); }
+  Status ListDir(const std::string& dir, std::vector<std::string>* names) override {
+    return base_->ListDir(dir, names);
+  }
+  Status DeleteFile(const std::string& path) override { return base_->DeleteFile(path); }
+  Status LockFile(const std::string& path, std::unique_ptr<FileLock>* out) override {
+    return base_->LockFile(path, out);
+  }
+
+ protected:
+  FileSystem* base_;
+};
+
 // Directory part and file-name part of a path ("a/b/c.db" -> "a/b", "c.db"; "c.db" -> ".", "c.db").
 std::string DirName(const std::string& path);
 std::string BaseName(const std::string& path);

@@ -24,14 +24,10 @@ std::mutex& ModeMu() {
   return *mu;
 }
 
-class TimingWritableFile : public WritableFile {
+class TimingWritableFile : public WritableFileWrapper {
  public:
   TimingWritableFile(std::unique_ptr<WritableFile> base, TimingFileSystem* fs)
-      : base_(std::move(base)), fs_(fs) {}
-  Status Append(const uint8_t* data, size_t n) override { return base_->Append(data, n); }
-  Status AppendV(const uint8_t* const* bufs, const size_t* lens, size_t count) override {
-    return base_->AppendV(bufs, lens, count);
-  }
+      : WritableFileWrapper(std::move(base)), fs_(fs) {}
   Status Sync(SyncMode mode) override {
     if (mode == SyncMode::kNone) return base_->Sync(mode);
     const int64_t t0 = NowNsSteady();
@@ -39,14 +35,8 @@ class TimingWritableFile : public WritableFile {
     fs_->RecordSync(static_cast<uint64_t>(std::max<int64_t>(0, NowNsSteady() - t0)));
     return st;
   }
-  // Every optional method is forwarded too: a decorator that fell back to the defaults would
-  // silently turn publication into temp+rename (NotSupported) and drop writeback hints.
-  void StartWriteback() override { base_->StartWriteback(); }
-  Status LinkAs(const std::string& path) override { return base_->LinkAs(path); }
-  Status Close() override { return base_->Close(); }
 
  private:
-  std::unique_ptr<WritableFile> base_;
   TimingFileSystem* fs_;
 };
 
@@ -146,28 +136,27 @@ uint64_t LatencyHistogram::Quantile(double q) const {
 
 // ---- TimingFileSystem ------------------------------------------------------------------------
 
+namespace {
+// A file the base opened (st OK) comes back wrapped so that its syncs are timed.
+Status Timed(Status st, std::unique_ptr<WritableFile>* out, TimingFileSystem* fs) {
+  if (st.ok()) *out = std::make_unique<TimingWritableFile>(std::move(*out), fs);
+  return st;
+}
+}  // namespace
+
 Status TimingFileSystem::NewWritableFile(const std::string& path,
                                          std::unique_ptr<WritableFile>* out) {
-  std::unique_ptr<WritableFile> base;
-  PWAL_RETURN_IF_ERROR(base_->NewWritableFile(path, &base));
-  *out = std::make_unique<TimingWritableFile>(std::move(base), this);
-  return Status::OK();
+  return Timed(base_->NewWritableFile(path, out), out, this);
 }
 
 Status TimingFileSystem::NewUnnamedFile(const std::string& dir,
                                         std::unique_ptr<WritableFile>* out) {
-  std::unique_ptr<WritableFile> base;
-  PWAL_RETURN_IF_ERROR(base_->NewUnnamedFile(dir, &base));
-  *out = std::make_unique<TimingWritableFile>(std::move(base), this);
-  return Status::OK();
+  return Timed(base_->NewUnnamedFile(dir, out), out, this);
 }
 
 Status TimingFileSystem::ReopenForOverwrite(const std::string& path,
                                             std::unique_ptr<WritableFile>* out) {
-  std::unique_ptr<WritableFile> base;
-  PWAL_RETURN_IF_ERROR(base_->ReopenForOverwrite(path, &base));
-  *out = std::make_unique<TimingWritableFile>(std::move(base), this);
-  return Status::OK();
+  return Timed(base_->ReopenForOverwrite(path, out), out, this);
 }
 
 Status TimingFileSystem::SyncDir(const std::string& dir, SyncMode mode) {

@@ -81,9 +81,9 @@ class LatencyHistogram {
 
 // A FileSystem decorator that times every file fsync/fdatasync and directory sync (the
 // durability cost of a publish) into a histogram and a running total. Thread-safe.
-class TimingFileSystem : public FileSystem {
+class TimingFileSystem : public FileSystemWrapper {
  public:
-  explicit TimingFileSystem(FileSystem* base) : base_(base) {}
+  explicit TimingFileSystem(FileSystem* base) : FileSystemWrapper(base) {}
   const LatencyHistogram& fsync_latency() const { return hist_; }
   uint64_t sync_ns_total() const { return total_ns_.load(std::memory_order_relaxed); }
   void RecordSync(uint64_t ns) {
@@ -91,36 +91,13 @@ class TimingFileSystem : public FileSystem {
     total_ns_.fetch_add(ns, std::memory_order_relaxed);
   }
 
+  // Files it hands out time their syncs; everything else is forwarded as is.
   Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) override;
   Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) override;
   Status NewUnnamedFile(const std::string& dir, std::unique_ptr<WritableFile>* out) override;
-  Status ReadFile(const std::string& path, std::string* out) override {
-    return base_->ReadFile(path, out);
-  }
-  Status ReadAt(const std::string& path, uint64_t offset, uint8_t* buf, size_t n,
-                size_t* read) override {
-    return base_->ReadAt(path, offset, buf, n, read);
-  }
-  Status GetFileSize(const std::string& path, uint64_t* size) override {
-    return base_->GetFileSize(path, size);
-  }
-  Status FileExists(const std::string& path, bool* exists) override {
-    return base_->FileExists(path, exists);
-  }
-  Status RenameNoReplace(const std::string& from, const std::string& to) override {
-    return base_->RenameNoReplace(from, to);
-  }
   Status SyncDir(const std::string& dir, SyncMode mode) override;
-  Status ListDir(const std::string& dir, std::vector<std::string>* names) override {
-    return base_->ListDir(dir, names);
-  }
-  Status DeleteFile(const std::string& path) override { return base_->DeleteFile(path); }
-  Status LockFile(const std::string& path, std::unique_ptr<FileLock>* out) override {
-    return base_->LockFile(path, out);
-  }
 
  private:
-  FileSystem* base_;
   LatencyHistogram hist_;
   std::atomic<uint64_t> total_ns_{0};
 };

@@ -666,29 +666,17 @@ TEST(Wal, RegistrySharesOneWalAcrossThreadsAndJoinsOnLastRelease) {
 // The Wal wraps its file system in a timing decorator; publication must still reach the
 // unnamed-file protocol (O_TMPFILE + linkat) of the file system underneath, not silently fall
 // back to temp+rename because the decorator did not forward it.
-class CountingFileSystem : public FileSystem {
+class CountingFileSystem : public FileSystemWrapper {
  public:
-  explicit CountingFileSystem(FileSystem* base) : base_(base) {}
+  using FileSystemWrapper::FileSystemWrapper;
   std::atomic<int> unnamed{0};
   std::atomic<int> renames{0};
   std::atomic<int> dir_syncs{0};
-  Status NewWritableFile(const std::string& p, std::unique_ptr<WritableFile>* out) override {
-    return base_->NewWritableFile(p, out);
-  }
-  Status ReopenForOverwrite(const std::string& p, std::unique_ptr<WritableFile>* out) override {
-    return base_->ReopenForOverwrite(p, out);
-  }
   Status NewUnnamedFile(const std::string& dir, std::unique_ptr<WritableFile>* out) override {
     Status st = base_->NewUnnamedFile(dir, out);
     if (st.ok()) ++unnamed;
     return st;
   }
-  Status ReadFile(const std::string& p, std::string* out) override { return base_->ReadFile(p, out); }
-  Status ReadAt(const std::string& p, uint64_t off, uint8_t* buf, size_t n, size_t* r) override {
-    return base_->ReadAt(p, off, buf, n, r);
-  }
-  Status GetFileSize(const std::string& p, uint64_t* size) override { return base_->GetFileSize(p, size); }
-  Status FileExists(const std::string& p, bool* e) override { return base_->FileExists(p, e); }
   Status RenameNoReplace(const std::string& from, const std::string& to) override {
     ++renames;
     return base_->RenameNoReplace(from, to);
@@ -697,16 +685,6 @@ class CountingFileSystem : public FileSystem {
     ++dir_syncs;
     return base_->SyncDir(dir, mode);
   }
-  Status ListDir(const std::string& dir, std::vector<std::string>* names) override {
-    return base_->ListDir(dir, names);
-  }
-  Status DeleteFile(const std::string& p) override { return base_->DeleteFile(p); }
-  Status LockFile(const std::string& p, std::unique_ptr<FileLock>* out) override {
-    return base_->LockFile(p, out);
-  }
-
- private:
-  FileSystem* base_;
 };
 
 TEST(Wal, PublicationReachesTheUnnamedFileProtocolThroughTheTimingDecorator) {
