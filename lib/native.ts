@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
 
 import { setDefaultLaneIdProvider } from './lane-stager';
-import type { ParallelWalCommitCertificate } from './segment-types';
+import type { FsyncPolicy, ParallelWalCommitCertificate } from './segment-types';
 
 /** One frame as the addon reads it (validated natively, errors name `batch.frames[i].<field>`). */
 export interface NativeFrame {
@@ -135,6 +135,8 @@ export interface NativeBinding {
   maxDurableEpochSync(dbPath: string): bigint | undefined;
   cleanupSegments(dbPath: string): Promise<number>;
   cleanupSegmentsSync(dbPath: string): number;
+  prepareSegments(dbPath: string, firstEpoch: bigint, count: number, sizeBytes: number, options: { fsyncPolicy: FsyncPolicy }): Promise<number>;
+  prepareSegmentsSync(dbPath: string, firstEpoch: bigint, count: number, sizeBytes: number, options: { fsyncPolicy: FsyncPolicy }): number;
   [name: string]: unknown;
 }
 

@@ -151,6 +151,27 @@ export interface WriteSegmentOptions {
   fallbackActive?: boolean;
 }
 
+/** Options of {@link prepareSegments}. */
+export interface PrepareSegmentsOptions {
+  /** The first epoch to prepare a file for. */
+  firstEpoch: U64Input;
+  /** How many consecutive epochs, from `firstEpoch` (1 to 4096). */
+  count: number;
+  /**
+   * Size of each prepared file, in bytes (24 to 1048576). A segment that fits is written in place
+   * with zero padding after it; a larger one extends the file (its sync then commits the size
+   * too, so it costs a little more).
+   * @default 4096
+   */
+  sizeBytes?: number;
+  /**
+   * How the files and their names are made durable. A later write into a prepared file is only
+   * as durable as its preparation: prepare with the policy you write with.
+   * @default 'full'
+   */
+  fsyncPolicy?: FsyncPolicy;
+}
+
 /** Options of {@link recoverSegments} and {@link recoverAndApplySegments}. */
 export interface SegmentRecoveryOptions {
   /**

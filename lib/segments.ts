@@ -14,6 +14,7 @@ import type {
   FsyncPolicy,
   IterateSegmentOptions,
   ParallelWalCommitCertificate,
+  PrepareSegmentsOptions,
   SegmentEntry,
   SegmentFormatVersion,
   SegmentIterationSummary,
@@ -377,6 +378,61 @@ export function writeSegmentSync(dbPath: string | URL, batch: EpochBatch, option
     ? native.writeSegmentPackedSync(path, batch.epoch, packed.fields, packed.images, batch.recordsPerCore, batch.dbSizePages, opts)
     : native.writeSegmentSync(path, batch, opts);
   return result.bytesWritten;
+}
+
+interface PrepareArgs {
+  firstEpoch: bigint;
+  count: number;
+  sizeBytes: number;
+  fsyncPolicy: FsyncPolicy;
+}
+
+function prepareArgs(options: unknown): PrepareArgs {
+  if (options === undefined || options === null) throw argTypeError('options', 'of type object', options);
+  const o = checkOptions<PrepareSegmentsOptions>(options);
+  const count = o.count;
+  if (typeof count !== 'number') throw argTypeError('options.count', 'of type number', count);
+  if (!Number.isInteger(count) || count < 1 || count > 4096) throw argValueError('options.count', count, 'must be an integer from 1 to 4096');
+  const sizeBytes = o.sizeBytes === undefined ? 4096 : o.sizeBytes;
+  if (typeof sizeBytes !== 'number') throw argTypeError('options.sizeBytes', 'of type number', sizeBytes);
+  if (!Number.isInteger(sizeBytes) || sizeBytes < 24 || sizeBytes > 1048576) {
+    throw argValueError('options.sizeBytes', sizeBytes, 'must be an integer from 24 to 1048576');
+  }
+  const firstEpoch = checkU64(o.firstEpoch, 'options.firstEpoch');
+  if (firstEpoch + BigInt(count) - 1n > (1n << 64n) - 1n) {
+    throw argValueError('options.count', count, `runs past the largest epoch from options.firstEpoch ${firstEpoch}`);
+  }
+  return { firstEpoch, count, sizeBytes, fsyncPolicy: writeOptions({ fsyncPolicy: o.fsyncPolicy }).fsyncPolicy };
+}
+
+/**
+ * Makes segment files ahead of time for the epochs `firstEpoch .. firstEpoch + count - 1` that
+ * have no file yet: each is written full of zeros, synced per `fsyncPolicy`, given its final
+ * name, and the directory is synced once for all of them. A later {@link writeSegment} of such
+ * an epoch writes in place: one write and one data sync, no new inode and no directory sync,
+ * which for a small epoch is close to the cost of one append+fdatasync.
+ *
+ * An unwritten prepared file is not a segment: {@link listSegments}, {@link maxDurableEpoch} and
+ * recovery ignore the ones after the last segment. One that stays unwritten between two segments
+ * is skipped by recovery only if the segment after it links past it (`prevDurableEpoch`);
+ * otherwise delete the files you will not use ({@link deleteSegment}, {@link cleanupSegments}).
+ * See docs/durability.md, "Prepared segment files".
+ *
+ * @returns the number of files made (epochs that already had a file are left alone).
+ * @throws TypeError / RangeError naming the bad option; Error `WAL_IO` when the OS refuses;
+ *   `WAL_LOCKED` while a {@link ParallelWal} is open on `dbPath` (it prepares its own files).
+ */
+export async function prepareSegments(dbPath: string | URL, options: PrepareSegmentsOptions): Promise<number> {
+  const path = checkPath(dbPath, 'dbPath');
+  const a = prepareArgs(options);
+  return native.prepareSegments(path, a.firstEpoch, a.count, a.sizeBytes, { fsyncPolicy: a.fsyncPolicy });
+}
+
+/** Synchronous {@link prepareSegments}. */
+export function prepareSegmentsSync(dbPath: string | URL, options: PrepareSegmentsOptions): number {
+  const path = checkPath(dbPath, 'dbPath');
+  const a = prepareArgs(options);
+  return native.prepareSegmentsSync(path, a.firstEpoch, a.count, a.sizeBytes, { fsyncPolicy: a.fsyncPolicy });
 }
 
 function isObjectLike(v: unknown): v is EpochBatch {

@@ -164,7 +164,7 @@ struct WriteSegmentPackedOp {
   }
   Status Run() {
     if (!encoded.ok()) return encoded;
-    return PublishSegment(Fs(), db_path, epoch, bytes, std::move(certificate), options, &result);
+    return WriteSegmentBytes(Fs(), db_path, epoch, &bytes, std::move(certificate), options, &result);
   }
   Napi::Value ToJs(Napi::Env env) { return WriteResultToJs(env, options, result); }
 };
@@ -289,6 +289,29 @@ struct CleanupSegmentsOp {
   Napi::Value ToJs(Napi::Env env) { return Napi::Number::New(env, static_cast<double>(count)); }
 };
 
+// prepareSegments(dbPath, firstEpoch, count, sizeBytes, { fsyncPolicy }) -> files made.
+struct PrepareSegmentsOp {
+  std::string db_path;
+  uint64_t first_epoch;
+  uint64_t count;
+  uint64_t size;
+  SegmentWriteOptions options;
+  uint64_t prepared = 0;
+  explicit PrepareSegmentsOp(const Napi::CallbackInfo& info)
+      : db_path(segbind::ParsePath(info[0], "dbPath")),
+        first_epoch(segbind::ParseU64(info[1], "options.firstEpoch")),
+        count(segbind::ParseU32(info[2], "options.count")),
+        size(segbind::ParseU32(info[3], "options.sizeBytes")),
+        options(segbind::ParseWriteOptions(info[4], "options")) {}
+  Status Run() {
+    // An open WAL names prepared files of its own future epochs.
+    PWAL_RETURN_IF_ERROR(CheckNoOpenWal(db_path, "prepareSegments"));
+    return PrepareSegmentFiles(Fs(), db_path, first_epoch, count, size, options.fsync_policy,
+                               &prepared);
+  }
+  Napi::Value ToJs(Napi::Env env) { return Napi::Number::New(env, static_cast<double>(prepared)); }
+};
+
 // decodeSegmentSync(bytes): decodes an in-memory image (no file involved). Sync only: the bytes
 // are borrowed from JS for the duration of the call.
 Napi::Value DecodeSegmentSync(const Napi::CallbackInfo& info) {
@@ -333,6 +356,7 @@ void RegisterSegments(Napi::Env env, Napi::Object exports) {
   RegisterPair<RecoverSegmentsOp>(env, exports, "recoverSegments");
   RegisterPair<MaxDurableEpochOp>(env, exports, "maxDurableEpoch");
   RegisterPair<CleanupSegmentsOp>(env, exports, "cleanupSegments");
+  RegisterPair<PrepareSegmentsOp>(env, exports, "prepareSegments");
   exports.Set("decodeSegmentSync", Napi::Function::New(env, DecodeSegmentSync, "decodeSegmentSync"));
   exports.Set("segmentPath", Napi::Function::New(env, SegmentPathJs, "segmentPath"));
 }

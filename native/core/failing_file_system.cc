@@ -69,6 +69,9 @@ class FailingWritableFile : public WritableFile {
     PWAL_RETURN_IF_ERROR(fs_->MaybeFail(FailOp::kSync, "fsync " + path_));
     return base_->Sync(mode);
   }
+  Status LockAndReadHead(uint8_t* head, size_t n, size_t* got, uint64_t* size) override {
+    return base_->LockAndReadHead(head, n, got, size);
+  }
   Status Close() override {
     Status injected = fs_->MaybeFail(FailOp::kClose, "close " + path_);
     Status st = base_->Close();  // always release the descriptor

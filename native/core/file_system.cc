@@ -22,6 +22,10 @@ Status WritableFile::LinkAs(const std::string& path) {
   return Status::NotSupported("linking an unnamed file as " + path + " is not supported");
 }
 
+Status WritableFile::LockAndReadHead(uint8_t*, size_t, size_t*, uint64_t*) {
+  return Status::NotSupported("locking a file is not supported by this file system");
+}
+
 Status FileSystem::NewUnnamedFile(const std::string& dir, std::unique_ptr<WritableFile>* out) {
   out->reset();
   return Status::NotSupported("unnamed files in " + dir + " are not supported by this file system");

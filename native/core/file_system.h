@@ -43,6 +43,13 @@ class WritableFile {
   // never replacing (AlreadyExists if taken). NotSupported when this file cannot be linked here
   // (the caller then writes the data again under a temporary name). Default: NotSupported.
   virtual Status LinkAs(const std::string& path);
+  // Only for a file from FileSystem::ReopenForOverwrite: waits for an exclusive advisory lock on
+  // the file, held until Close() (POSIX: flock, which belongs to the open file description, so a
+  // second open in the same process waits too); then, under the lock, reads up to `n` bytes from
+  // offset 0 into `head` (*got: how many) and the file's size. NotFound if, once locked, the
+  // file has no name any more (deleted meanwhile). Does not move the write position (0).
+  // Default: NotSupported.
+  virtual Status LockAndReadHead(uint8_t* head, size_t n, size_t* got, uint64_t* size);
   virtual Status Close() = 0;
 };
 
@@ -58,7 +65,8 @@ class FileSystem {
 
   // Creates `path`; fails with AlreadyExists if it exists (O_CREAT|O_EXCL).
   virtual Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) = 0;
-  // Opens the EXISTING file `path` for writing from offset 0, without truncating it: Append
+  // Opens the EXISTING file `path` for writing (and reading) from offset 0, without truncating
+  // it (NotFound if there is none): Append
   // overwrites bytes in place and extends the file only past its end. Used to publish into a
   // prepared (zero-filled, synced) segment file. Default: NotSupported (the caller falls back to
   // NewWritableFile); the POSIX and fault-injecting file systems implement it.
@@ -105,6 +113,9 @@ class WritableFileWrapper : public WritableFile {
   Status Sync(SyncMode mode) override { return base_->Sync(mode); }
   void StartWriteback() override { base_->StartWriteback(); }
   Status LinkAs(const std::string& path) override { return base_->LinkAs(path); }
+  Status LockAndReadHead(uint8_t* head, size_t n, size_t* got, uint64_t* size) override {
+    return base_->LockAndReadHead(head, n, got, size);
+  }
   Status Close() override { return base_->Close(); }
 
  protected:

@@ -153,6 +153,30 @@ class PosixWritableFile final : public WritableFile {
 #endif
   }
 
+  // flock() waits for the lock; close() releases it. A file deleted before we got the lock has
+  // no links left: its path now names another file or none.
+  Status LockAndReadHead(uint8_t* head, size_t n, size_t* got, uint64_t* size) override {
+    *got = 0;
+    if (fd_ < 0 || unnamed_) return WritableFile::LockAndReadHead(head, n, got, size);
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) return ErrnoStatus("lock", path_, errno);
+    }
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoStatus("stat", path_, errno);
+    if (st.st_nlink == 0) return Status::NotFound("lock " + path_ + ": the file was deleted");
+    *size = static_cast<uint64_t>(st.st_size);
+    while (*got < n) {
+      const ssize_t r = ::pread(fd_, head + *got, n - *got, static_cast<off_t>(*got));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("read", path_, errno);
+      }
+      if (r == 0) break;
+      *got += static_cast<size_t>(r);
+    }
+    return Status::OK();
+  }
+
   Status Close() override {
     if (fd_ < 0) return Status::OK();
     const int fd = fd_;
@@ -242,7 +266,7 @@ class PosixFileSystem final : public FileSystem {
   Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) override {
     int fd;
     do {
-      fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);  // no O_CREAT, O_TRUNC nor O_APPEND
+      fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);  // no O_CREAT, O_TRUNC nor O_APPEND
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) return ErrnoStatus("open for overwrite", path, errno);
     out->reset(new PosixWritableFile(path, fd));

@@ -244,7 +244,7 @@ Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch
   CommitCertificate cert;
   PWAL_RETURN_IF_ERROR(EncodeSegment(batch, options, &bytes, &cert)
                            .WithContext("writing segment " + SegmentPath(db_path, batch.epoch)));
-  return PublishSegment(fs, db_path, batch.epoch, bytes, std::move(cert), options, result);
+  return WriteSegmentBytes(fs, db_path, batch.epoch, &bytes, std::move(cert), options, result);
 }
 
 namespace {
@@ -294,6 +294,10 @@ Status WriteTempAndRename(FileSystem* fs, const std::string& final_path, const S
   return st;
 }
 
+Status PublishNewSegment(FileSystem* fs, const std::string& final_path, const SegmentBytes& bytes,
+                         CommitCertificate cert, const SegmentWriteOptions& options,
+                         SegmentWriteResult* result);
+
 }  // namespace
 
 Status PublishSegment(FileSystem* fs, const std::string& db_path, uint64_t epoch,
@@ -312,6 +316,16 @@ Status PublishSegment(FileSystem* fs, const std::string& db_path, uint64_t epoch
                                  " already exists; segments are never replaced");
   }
 
+  return PublishNewSegment(fs, final_path, bytes, std::move(cert), options, result);
+}
+
+namespace {
+
+// PublishSegment after its existence check.
+Status PublishNewSegment(FileSystem* fs, const std::string& final_path, const SegmentBytes& bytes,
+                         CommitCertificate cert, const SegmentWriteOptions& options,
+                         SegmentWriteResult* result) {
+  const std::string context = "writing segment " + final_path;
   // 3+4. The bytes go into a file that has no name (or a temporary one) until they are complete
   //      and synced; only then does the final name appear, never replacing one.
   const SyncMode mode = FileSyncMode(options.fsync_policy);
@@ -329,6 +343,101 @@ Status PublishSegment(FileSystem* fs, const std::string& db_path, uint64_t epoch
     }
   }
   result->bytes_written = bytes.size();
+  result->path = final_path;
+  result->certificate = std::move(cert);
+  return Status::OK();
+}
+
+// An in-place overwrite of a prepared file, whose size and blocks are durable already: the
+// data-only sync modes (docs/durability.md, "Prepared segment files").
+SyncMode PreparedSyncMode(FsyncPolicy p) {
+  switch (p) {
+    case FsyncPolicy::kFull: return SyncMode::kFullData;
+    case FsyncPolicy::kNormal: return SyncMode::kData;
+    case FsyncPolicy::kOff: return SyncMode::kNone;
+  }
+  return SyncMode::kFullData;
+}
+
+// The first step of WriteSegmentBytes: is there an unwritten prepared file under `path`? On OK
+// `*file` is open on it, from offset 0, under an exclusive lock, and *size is its size.
+// NotFound: no file under the name (any more). AlreadyExists: a segment, or anything else that
+// must not be touched. NotSupported: this file system cannot overwrite in place.
+Status ClaimPreparedFile(FileSystem* fs, const std::string& path, uint64_t epoch,
+                         std::unique_ptr<WritableFile>* file, uint64_t* size) {
+  const Status exists = Status::AlreadyExists("a segment for epoch " + std::to_string(epoch) +
+                                              " already exists; segments are never replaced");
+  PWAL_RETURN_IF_ERROR(fs->ReopenForOverwrite(path, file));
+  // Under the lock, so that of two writers of one epoch exactly one sees zeros: the other finds
+  // the first one's header (or, if the first one failed and deleted the file, NotFound).
+  uint8_t head[kSegmentHeaderSize];
+  size_t got = 0;
+  Status st = (*file)->LockAndReadHead(head, sizeof head, &got, size);
+  if (st.IsNotSupported()) return exists;
+  PWAL_RETURN_IF_ERROR(st);
+  if (got < sizeof head) return exists;
+  for (uint8_t b : head) {
+    if (b != 0) return exists;
+  }
+  if (*size > kMaxPreparedSegmentBytes) {
+    return Status::AlreadyExists("epoch " + std::to_string(epoch) + " has an unwritten file of " +
+                                 std::to_string(*size) + " bytes, larger than a prepared file can be (" +
+                                 std::to_string(kMaxPreparedSegmentBytes) + "); delete it first");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status WriteSegmentBytes(FileSystem* fs, const std::string& db_path, uint64_t epoch,
+                         SegmentBytes* bytes, CommitCertificate cert,
+                         const SegmentWriteOptions& options, SegmentWriteResult* result) {
+  const std::string final_path = SegmentPath(db_path, epoch);
+  const std::string context = "writing segment " + final_path;
+  *result = SegmentWriteResult{};
+  if (options.format_version != kSegmentFormatV2) {
+    // v1 is never written in place: PublishSegment refuses an existing name.
+    return PublishSegment(fs, db_path, epoch, *bytes, std::move(cert), options, result);
+  }
+  // Opening the name is also the existence check (no separate stat on the common path, where
+  // there is no file yet and the open fails).
+  std::unique_ptr<WritableFile> file;
+  uint64_t size = 0;
+  Status st = ClaimPreparedFile(fs, final_path, epoch, &file, &size);
+  if (st.code() == Status::Code::kNotFound) {
+    if (file) file->Close();
+    return PublishNewSegment(fs, final_path, *bytes, std::move(cert), options, result);
+  }
+  if (st.IsNotSupported()) {
+    return PublishSegment(fs, db_path, epoch, *bytes, std::move(cert), options, result);
+  }
+  if (!st.ok()) {
+    if (file) file->Close();
+    return st.WithContext(context);
+  }
+  // Shorter than the file: padded (readers then check that the rest is zeros). Otherwise the
+  // write covers the whole file and perhaps extends it (the data sync then commits the size).
+  if (bytes->size() < size) {
+    st = ResealSegmentFlags(bytes->data(), bytes->size(), kSegmentFlagPadded, &cert.certificate_crc32c);
+  }
+  if (st.ok()) st = file->Append(bytes->data(), bytes->size());
+  const SyncMode mode = PreparedSyncMode(options.fsync_policy);
+  // A failed sync is final for this file (fsyncgate): it is deleted, never synced again.
+  if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
+  if (!st.ok()) {
+    // Deleted while still locked, so that a writer waiting for the lock finds no name (and
+    // publishes a new file) rather than these partial bytes or zeros. Best effort: a crash may
+    // bring the file back, as a torn tail or unwritten.
+    fs->DeleteFile(final_path);
+    file->Close();
+    return st.WithContext(context + " (prepared)");
+  }
+  st = file->Close();
+  if (!st.ok()) {
+    fs->DeleteFile(final_path);
+    return st.WithContext(context + " (prepared)");
+  }
+  result->bytes_written = bytes->size();
   result->path = final_path;
   result->certificate = std::move(cert);
   return Status::OK();

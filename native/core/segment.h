@@ -203,6 +203,14 @@ Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options
 Status EncodeSegment(const EpochBatchRef& batch, const SegmentWriteOptions& options,
                      SegmentBytes* out, CommitCertificate* certificate);
 
+// Rewrites the header flags of a v2 segment image exactly as EncodeSegment produced it (no
+// padding after it) and recomputes every checksum that depends on them: the header CRC, the
+// record chain (which starts from it) and the certificate CRC (*certificate_crc, may be null).
+// The result is byte for byte what EncodeSegment would have produced with those flags. Lets a
+// writer that finds a prepared file only after encoding mark the segment padded without
+// encoding it again from the records (which the binding no longer holds by then).
+Status ResealSegmentFlags(uint8_t* data, size_t size, uint16_t flags, uint32_t* certificate_crc);
+
 struct SegmentEntry {
   uint64_t epoch;
   std::string path;
@@ -242,6 +250,18 @@ Status NamePreparedSegment(FileSystem* fs, const std::string& temp_path, const s
 Status WritePreparedSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
                             uint64_t prepared_size, const SegmentWriteOptions& options,
                             SegmentWriteResult* result);
+// Most files one PrepareSegmentFiles call makes.
+constexpr uint64_t kMaxPrepareSegmentFiles = 4096;
+// For the standalone writer: makes prepared files (zeros, written and synced per `policy`) for
+// the epochs first_epoch .. first_epoch+count-1 that have no file yet, then syncs the directory,
+// so that WriteSegment of those epochs later costs one write and one data sync.
+// *prepared: files made. Epochs with a file already are left alone. Validates count
+// (1..kMaxPrepareSegmentFiles), size (24..kMaxPreparedSegmentBytes) and the epoch range before
+// creating anything. A write is only as durable as the preparation: prepare with the policy you
+// write with. Files prepared and never written must be deleted (or followed by a segment whose
+// certificate links past them) for recovery to accept what follows them: docs/durability.md.
+Status PrepareSegmentFiles(FileSystem* fs, const std::string& db_path, uint64_t first_epoch,
+                           uint64_t count, uint64_t size, FsyncPolicy policy, uint64_t* prepared);
 // Deletes every pool temporary of db_path (any pid): call it only while holding the WAL lock.
 Status RemovePreparedTemps(FileSystem* fs, const std::string& db_path, size_t* removed);
 // The same, over `dir_names`, a listing of the segment directory taken while holding the lock
@@ -249,7 +269,7 @@ Status RemovePreparedTemps(FileSystem* fs, const std::string& db_path, size_t* r
 Status RemovePreparedTemps(FileSystem* fs, const std::string& db_path,
                            const std::vector<std::string>& dir_names, size_t* removed);
 
-// EncodeSegment + PublishSegment.
+// EncodeSegment + WriteSegmentBytes.
 Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
                     const SegmentWriteOptions& options, SegmentWriteResult* result);
 // Publishes an encoded segment of `epoch` (EncodeSegment's bytes and certificate) under its
@@ -260,6 +280,16 @@ Status PublishSegment(FileSystem* fs, const std::string& db_path, uint64_t epoch
                       const SegmentBytes& bytes, CommitCertificate certificate,
                       const SegmentWriteOptions& options, SegmentWriteResult* result);
 
+// What WriteSegment does with the encoded bytes: PublishSegment, except that an UNWRITTEN
+// prepared file already under the final name (PrepareSegmentFiles) is claimed, under an
+// exclusive lock, and written in place: one write and one data sync, no directory sync (its
+// name is already durable). `bytes` is then resealed padded when shorter than the file (its
+// checksums change; cert.certificate_crc32c follows). A segment or any other file under the
+// name is refused (AlreadyExists); of two writers of one epoch, exactly one succeeds. On a
+// failed write or sync the file is deleted, never synced again. v2 only; v1 always publishes.
+Status WriteSegmentBytes(FileSystem* fs, const std::string& db_path, uint64_t epoch,
+                         SegmentBytes* bytes, CommitCertificate cert,
+                         const SegmentWriteOptions& options, SegmentWriteResult* result);
 Status ReadSegment(FileSystem* fs, const std::string& path, SegmentContents* out);
 // Decodes a whole segment image held in memory (the fuzz target's entry point).
 Status DecodeSegment(const uint8_t* data, size_t size, SegmentContents* out);

@@ -363,6 +363,37 @@ Status EncodeSegmentImpl(const BasicEpochBatch<Record>& batch, const SegmentWrit
 
 }  // namespace
 
+Status ResealSegmentFlags(uint8_t* data, size_t size, uint16_t flags, uint32_t* certificate_crc) {
+  SegmentHeader header;
+  PWAL_RETURN_IF_ERROR(DecodeSegmentHeader(data, size, &header));
+  if (header.version != kSegmentFormatV2) {
+    return Status::InvalidArgument("only a v2 segment has header flags");
+  }
+  header.flags = flags;
+  EncodeSegmentHeader(header, data);
+  // The record chain starts from the header's CRC, so every stored value after it changes.
+  // Walk the records by their length fields, bounds-checked although the bytes are our own.
+  uint32_t running = crc32c::Value(data, kSegmentHeaderSize);
+  size_t off = kSegmentHeaderSize;
+  for (uint32_t i = 0; i < header.record_count; ++i) {
+    if (size - off < kV2RecordOverhead) return Status::Corruption("reseal: truncated record");
+    const size_t body = Get32(data + off);
+    if (body > size - off - kV2RecordOverhead) return Status::Corruption("reseal: truncated record");
+    running = crc32c::Extend(running, data + off, 4 + body);
+    Put32(data + off + 4 + body, running);
+    off += kV2RecordOverhead + body;
+  }
+  if (size - off < CertificateSize(0)) return Status::Corruption("reseal: truncated certificate");
+  const size_t lanes = Get32(data + off + 48);
+  if (lanes > kMaxCertificateLanes || size - off != CertificateSize(lanes)) {
+    return Status::Corruption("reseal: bad certificate size");
+  }
+  running = crc32c::Extend(running, data + off, kCertificateFixedSize + 4 * lanes);
+  Put32(data + off + kCertificateFixedSize + 4 * lanes, running);
+  if (certificate_crc != nullptr) *certificate_crc = running;
+  return Status::OK();
+}
+
 Status EncodeSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
                      std::string* out, CommitCertificate* certificate) {
   return EncodeSegmentImpl(

@@ -127,6 +127,54 @@ Status WritePreparedSegment(FileSystem* fs, const std::string& db_path, const Ep
   return Status::OK();
 }
 
+Status PrepareSegmentFiles(FileSystem* fs, const std::string& db_path, uint64_t first_epoch,
+                           uint64_t count, uint64_t size, FsyncPolicy policy, uint64_t* prepared) {
+  *prepared = 0;
+  const std::string context = "preparing segment files of " + db_path;
+  if (count == 0 || count > kMaxPrepareSegmentFiles) {
+    return Status::InvalidArgument(context + ": count must be 1.." +
+                                   std::to_string(kMaxPrepareSegmentFiles) + ", got " +
+                                   std::to_string(count));
+  }
+  if (size < kSegmentHeaderSize || size > kMaxPreparedSegmentBytes) {
+    return Status::InvalidArgument(context + ": size must be " + std::to_string(kSegmentHeaderSize) +
+                                   ".." + std::to_string(kMaxPreparedSegmentBytes) + " bytes, got " +
+                                   std::to_string(size));
+  }
+  if (first_epoch > UINT64_MAX - (count - 1)) {
+    return Status::InvalidArgument(context + ": epochs " + std::to_string(first_epoch) + " + " +
+                                   std::to_string(count) + " overflow a u64");
+  }
+  // The pool files are synced like an epoch's data would be; the names by the directory sync.
+  const SyncMode mode = policy == FsyncPolicy::kOff ? SyncMode::kNone
+                        : policy == FsyncPolicy::kNormal ? SyncMode::kData
+                                                         : SyncMode::kFull;
+  std::vector<std::string> temps;
+  PWAL_RETURN_IF_ERROR(CreatePreparedTemps(fs, db_path, size, mode, static_cast<size_t>(count), &temps)
+                           .WithContext(context));
+  Status st;
+  size_t next = 0;  // temps[next..] have no final name
+  for (; next < temps.size(); ++next) {
+    st = NamePreparedSegment(fs, temps[next], db_path, first_epoch + next);
+    if (st.ok()) {
+      ++*prepared;
+    } else if (st.code() == Status::Code::kAlreadyExists) {
+      // That epoch has a file already (a segment, or a file prepared before): left alone.
+      fs->DeleteFile(temps[next]);
+      st = Status::OK();
+    } else {
+      break;
+    }
+  }
+  // On an error the temporaries not named are removed; the files already named stay (unwritten
+  // prepared files are not segments, see ListSegments).
+  for (size_t k = next; k < temps.size(); ++k) fs->DeleteFile(temps[k]);
+  if (st.ok() && mode != SyncMode::kNone && *prepared > 0) {
+    st = fs->SyncDir(DirName(SegmentPath(db_path, first_epoch)), mode);
+  }
+  return st.WithContext(context);
+}
+
 Status RemovePreparedTemps(FileSystem* fs, const std::string& db_path, size_t* removed) {
   *removed = 0;
   std::vector<std::string> names;
