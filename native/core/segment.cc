@@ -69,15 +69,6 @@ std::string TempPathFor(const std::string& final_path) {
          std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
 }
 
-SyncMode FileSyncMode(FsyncPolicy p) {
-  switch (p) {
-    case FsyncPolicy::kFull: return SyncMode::kFull;
-    case FsyncPolicy::kNormal: return SyncMode::kData;
-    case FsyncPolicy::kOff: return SyncMode::kNone;
-  }
-  return SyncMode::kFull;
-}
-
 // ---- the segment buffer pool (see SegmentBytes in segment.h) ----
 constexpr size_t kPoolMinBytes = 64 * 1024;
 constexpr size_t kPoolGranule = 64 * 1024;
@@ -170,6 +161,24 @@ void SegmentBytes::Free(uint8_t* data, size_t capacity) {
 
 namespace {
 }  // namespace
+
+SyncMode NewFileSyncMode(FsyncPolicy p) {
+  switch (p) {
+    case FsyncPolicy::kFull: return SyncMode::kFull;
+    case FsyncPolicy::kNormal: return SyncMode::kData;
+    case FsyncPolicy::kOff: return SyncMode::kNone;
+  }
+  return SyncMode::kFull;
+}
+
+SyncMode PreparedFileSyncMode(FsyncPolicy p) {
+  switch (p) {
+    case FsyncPolicy::kFull: return SyncMode::kFullData;
+    case FsyncPolicy::kNormal: return SyncMode::kData;
+    case FsyncPolicy::kOff: return SyncMode::kNone;
+  }
+  return SyncMode::kFullData;
+}
 
 std::string SegmentPath(const std::string& db_path, uint64_t epoch) {
   std::string dir_prefix, name;
@@ -328,7 +337,7 @@ Status PublishNewSegment(FileSystem* fs, const std::string& final_path, const Se
   const std::string context = "writing segment " + final_path;
   // 3+4. The bytes go into a file that has no name (or a temporary one) until they are complete
   //      and synced; only then does the final name appear, never replacing one.
-  const SyncMode mode = FileSyncMode(options.fsync_policy);
+  const SyncMode mode = NewFileSyncMode(options.fsync_policy);
   Status st = WriteUnnamedAndLink(fs, final_path, bytes, mode);
   if (st.IsNotSupported()) st = WriteTempAndRename(fs, final_path, bytes, mode);
   if (!st.ok()) return st.WithContext(context);
@@ -346,17 +355,6 @@ Status PublishNewSegment(FileSystem* fs, const std::string& final_path, const Se
   result->path = final_path;
   result->certificate = std::move(cert);
   return Status::OK();
-}
-
-// An in-place overwrite of a prepared file, whose size and blocks are durable already: the
-// data-only sync modes (docs/durability.md, "Prepared segment files").
-SyncMode PreparedSyncMode(FsyncPolicy p) {
-  switch (p) {
-    case FsyncPolicy::kFull: return SyncMode::kFullData;
-    case FsyncPolicy::kNormal: return SyncMode::kData;
-    case FsyncPolicy::kOff: return SyncMode::kNone;
-  }
-  return SyncMode::kFullData;
 }
 
 // The first step of WriteSegmentBytes: is there an unwritten prepared file under `path`? On OK
@@ -421,7 +419,7 @@ Status WriteSegmentBytes(FileSystem* fs, const std::string& db_path, uint64_t ep
     st = ResealSegmentFlags(bytes->data(), bytes->size(), kSegmentFlagPadded, &cert.certificate_crc32c);
   }
   if (st.ok()) st = file->Append(bytes->data(), bytes->size());
-  const SyncMode mode = PreparedSyncMode(options.fsync_policy);
+  const SyncMode mode = PreparedFileSyncMode(options.fsync_policy);
   // A failed sync is final for this file (fsyncgate): it is deleted, never synced again.
   if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
   if (!st.ok()) {

@@ -48,6 +48,12 @@ constexpr const char* kPreparedTempTag = "prep-";
 
 enum class FsyncPolicy { kFull, kNormal, kOff };
 
+// The sync a policy asks of a NEW file (its inode, size and blocks included: fsync under full)
+// and of an in-place overwrite of a prepared file (size and blocks already durable: the data
+// syncs, kFullData under full, which is F_FULLFSYNC on macOS).
+SyncMode NewFileSyncMode(FsyncPolicy p);
+SyncMode PreparedFileSyncMode(FsyncPolicy p);
+
 struct SegmentHeader {
   uint16_t version = kSegmentFormatV2;
   uint64_t epoch = 0;

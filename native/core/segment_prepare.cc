@@ -30,15 +30,6 @@ std::string PoolPrefix(const std::string& db_path) {
   return SegmentPath(db_path, 0) + kSegmentTempInfix + kPreparedTempTag;
 }
 
-SyncMode PublishSyncMode(FsyncPolicy p) {
-  switch (p) {
-    case FsyncPolicy::kFull: return SyncMode::kFullData;
-    case FsyncPolicy::kNormal: return SyncMode::kData;
-    case FsyncPolicy::kOff: return SyncMode::kNone;
-  }
-  return SyncMode::kFullData;
-}
-
 }  // namespace
 
 Status CreatePreparedTemps(FileSystem* fs, const std::string& db_path, uint64_t size, SyncMode mode,
@@ -115,7 +106,7 @@ Status WritePreparedSegment(FileSystem* fs, const std::string& db_path, const Ep
   std::unique_ptr<WritableFile> file;
   PWAL_RETURN_IF_ERROR(fs->ReopenForOverwrite(final_path, &file).WithContext(context));
   Status st = file->Append(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  const SyncMode mode = PublishSyncMode(options.fsync_policy);
+  const SyncMode mode = PreparedFileSyncMode(options.fsync_policy);
   // A failed sync is final for this file: the caller deletes it, never syncs it again.
   if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
   Status close_st = file->Close();
@@ -146,9 +137,7 @@ Status PrepareSegmentFiles(FileSystem* fs, const std::string& db_path, uint64_t 
                                    std::to_string(count) + " overflow a u64");
   }
   // The pool files are synced like an epoch's data would be; the names by the directory sync.
-  const SyncMode mode = policy == FsyncPolicy::kOff ? SyncMode::kNone
-                        : policy == FsyncPolicy::kNormal ? SyncMode::kData
-                                                         : SyncMode::kFull;
+  const SyncMode mode = NewFileSyncMode(policy);
   std::vector<std::string> temps;
   PWAL_RETURN_IF_ERROR(CreatePreparedTemps(fs, db_path, size, mode, static_cast<size_t>(count), &temps)
                            .WithContext(context));
