@@ -256,6 +256,16 @@ Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch
   return WriteSegmentBytes(fs, db_path, batch.epoch, &bytes, std::move(cert), options, result);
 }
 
+Status WriteNewSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
+                       const SegmentWriteOptions& options, SegmentWriteResult* result) {
+  *result = SegmentWriteResult{};
+  SegmentBytes bytes;
+  CommitCertificate cert;
+  PWAL_RETURN_IF_ERROR(EncodeSegment(batch, options, &bytes, &cert)
+                           .WithContext("writing segment " + SegmentPath(db_path, batch.epoch)));
+  return PublishSegment(fs, db_path, batch.epoch, bytes, std::move(cert), options, result);
+}
+
 namespace {
 
 // The whole segment in one write, then the policy's sync. A failed sync is final for the file:

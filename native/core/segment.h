@@ -275,6 +275,11 @@ Status RemovePreparedTemps(FileSystem* fs, const std::string& db_path, size_t* r
 Status RemovePreparedTemps(FileSystem* fs, const std::string& db_path,
                            const std::vector<std::string>& dir_names, size_t* removed);
 
+// EncodeSegment + PublishSegment: a new file only, never a write into an existing one. The WAL's
+// retries use it: after a prepared file's write or sync failed, a file that could not be deleted
+// must make the retries fail, never be written (and synced) again.
+Status WriteNewSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
+                       const SegmentWriteOptions& options, SegmentWriteResult* result);
 // EncodeSegment + WriteSegmentBytes.
 Status WriteSegment(FileSystem* fs, const std::string& db_path, const EpochBatch& batch,
                     const SegmentWriteOptions& options, SegmentWriteResult* result);

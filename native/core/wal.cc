@@ -484,7 +484,7 @@ Status Wal::PublishWithRetries(const EpochBatch& batch, const SegmentWriteOption
     } else if (options_.publish) {
       last = options_.publish(batch, options, result);
     } else {
-      last = WriteSegment(fs_, db_path_, batch, options, result);
+      last = WriteNewSegment(fs_, db_path_, batch, options, result);
     }
     if (last.ok()) return last;
     std::lock_guard<std::mutex> g(stats_mu_);
