@@ -373,19 +373,22 @@ Status PublishNewSegment(FileSystem* fs, const std::string& final_path, const Se
 // must not be touched. NotSupported: this file system cannot overwrite in place.
 Status ClaimPreparedFile(FileSystem* fs, const std::string& path, uint64_t epoch,
                          std::unique_ptr<WritableFile>* file, uint64_t* size) {
-  const Status exists = Status::AlreadyExists("a segment for epoch " + std::to_string(epoch) +
-                                              " already exists; segments are never replaced");
+  // Built only when refusing: the claim is on the commit path.
+  const auto exists = [epoch] {
+    return Status::AlreadyExists("a segment for epoch " + std::to_string(epoch) +
+                                 " already exists; segments are never replaced");
+  };
   PWAL_RETURN_IF_ERROR(fs->ReopenForOverwrite(path, file));
   // Under the lock, so that of two writers of one epoch exactly one sees zeros: the other finds
   // the first one's header (or, if the first one failed and deleted the file, NotFound).
   uint8_t head[kSegmentHeaderSize];
   size_t got = 0;
   Status st = (*file)->LockAndReadHead(head, sizeof head, &got, size);
-  if (st.IsNotSupported()) return exists;
+  if (st.IsNotSupported()) return exists();
   PWAL_RETURN_IF_ERROR(st);
-  if (got < sizeof head) return exists;
+  if (got < sizeof head) return exists();
   for (uint8_t b : head) {
-    if (b != 0) return exists;
+    if (b != 0) return exists();
   }
   if (*size > kMaxPreparedSegmentBytes) {
     return Status::AlreadyExists("epoch " + std::to_string(epoch) + " has an unwritten file of " +
