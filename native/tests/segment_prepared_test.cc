@@ -401,5 +401,46 @@ TEST(SegmentPreparedPosixTest, OfWritersRacingForOneEpochExactlyOneWins) {
   }
 }
 
+// Another writer of the same epoch failed and deleted the prepared file while this one waited
+// for its lock (the delete happens under that writer's lock, after this one opened the name).
+// This one must notice that its open file has no name any more and publish a new file: writing
+// into the unnamed inode would report success for a segment nobody can find.
+class DeletesAfterReopen final : public FileSystemWrapper {
+ public:
+  using FileSystemWrapper::FileSystemWrapper;
+  Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    Status st = FileSystemWrapper::ReopenForOverwrite(path, out);
+    if (st.ok() && armed_) {
+      armed_ = false;
+      EXPECT_TRUE(DeleteFile(path).ok());
+    }
+    return st;
+  }
+  bool armed_ = true;
+};
+
+void ExpectAPreparedFileDeletedAfterTheOpenIsNotWrittenInto(FileSystem* base, const std::string& db) {
+  uint64_t made = 0;
+  ASSERT_TRUE(PrepareSegmentFiles(base, db, 7, 1, 4096, FsyncPolicy::kFull, &made).ok());
+  ASSERT_EQ(made, 1u);
+  DeletesAfterReopen fs(base);
+  SegmentWriteResult wr;
+  ASSERT_TRUE(WriteSegment(&fs, db, SimpleBatch(7), Opts(FsyncPolicy::kFull), &wr).ok());
+  EXPECT_FALSE(fs.armed_) << "the write did not open the prepared file";
+  SegmentContents c;
+  ASSERT_TRUE(ReadSegment(base, SegmentPath(db, 7), &c).ok()) << "the acknowledged segment has no name";
+  EXPECT_EQ(c.records.size(), 1u);
+  EXPECT_EQ(c.header.epoch, 7u);
+}
+
+TEST(SegmentPreparedPosixTest, APreparedFileDeletedAfterTheOpenIsNotWrittenInto) {
+  testing::TempDir dir;
+  ExpectAPreparedFileDeletedAfterTheOpenIsNotWrittenInto(FileSystem::Default(), dir.path() + "/n.db");
+}
+
+TEST_F(SegmentPreparedTest, APreparedFileDeletedAfterTheOpenIsNotWrittenInto) {
+  ExpectAPreparedFileDeletedAfterTheOpenIsNotWrittenInto(&fs_, kDb);
+}
+
 }  // namespace
 }  // namespace pwal
