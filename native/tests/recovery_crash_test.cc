@@ -12,6 +12,7 @@
 
 #include "fault_file_system.h"
 #include "segment.h"
+#include "crash_test_util.h"
 #include "segment_test_util.h"
 #include "test_util.h"
 
@@ -69,60 +70,41 @@ TEST_P(CrashAtEveryStepTest, SegmentIsWholeOrAbsent) {
     ASSERT_TRUE(WriteSegment(fs, kDb, b1, Opts(FsyncPolicy::kFull, version), &wr).ok());
     ASSERT_TRUE(WriteSegment(fs, kDb, b2, Opts(FsyncPolicy::kFull, version), &wr).ok());
   };
-  // Dry run: how many steps does publishing epoch 3 take?
-  uint64_t base, total;
-  {
-    FaultInjectingFileSystem fs;
-    setup(&fs);
-    base = fs.steps();
-    SegmentWriteResult wr;
-    ASSERT_TRUE(WriteSegment(&fs, kDb, b3, o, &wr).ok());
-    total = fs.steps() - base;
-    ASSERT_GE(total, 3u);
-  }
   std::vector<WalRecord> expect12 = Sorted(b1.records);
   for (const WalRecord& r : Sorted(b2.records)) expect12.push_back(r);
   std::vector<WalRecord> expect123 = expect12;
   for (const WalRecord& r : Sorted(b3.records)) expect123.push_back(r);
 
-  // k = total + 1: the crash comes right after WriteSegment returned.
-  for (uint64_t k = 1; k <= total + 1; ++k) {
-    for (uint64_t seed = 0; seed < 4; ++seed) {
-      SCOPED_TRACE("crash at step " + std::to_string(k) + " of " + std::to_string(total) +
-                   ", seed " + std::to_string(seed));
-      FaultInjectingFileSystem fs;
-      setup(&fs);
-      fs.CrashAtStep(base + k);
-      SegmentWriteResult wr;
-      const bool acked = WriteSegment(&fs, kDb, b3, o, &wr).ok();
-      EXPECT_EQ(acked, k > total);
-      fs.PowerLoss(tear, seed);
-
-      RecoveryResult rr;
-      std::vector<WalRecord> records;
-      Status st = RecoverSegments(&fs, kDb, RecoveryOptions{}, &rr, &records);
-      ASSERT_TRUE(st.ok()) << st.ToString();
-      if (policy == FsyncPolicy::kOff) {
-        // No promise at all, except: never an error, never a record that was not written.
-        EXPECT_TRUE(SameRecords(records, expect12) || SameRecords(records, expect123));
-        continue;
-      }
-      EXPECT_FALSE(rr.torn_tail) << "a published segment is never torn: " << rr.stop_reason;
-      if (acked) {
-        ASSERT_EQ(rr.epochs, (std::vector<uint64_t>{1, 2, 3}));
-        EXPECT_TRUE(SameRecords(records, expect123));
-      } else if (rr.epochs.size() == 3) {
-        EXPECT_TRUE(SameRecords(records, expect123));
-      } else {
-        ASSERT_EQ(rr.epochs, (std::vector<uint64_t>{1, 2}));
-        EXPECT_TRUE(SameRecords(records, expect12));
-      }
-      // Leftover temporaries are never listed and cleanup removes them.
-      size_t n;
-      ASSERT_TRUE(CleanupSegments(&fs, kDb, &n).ok());
-      EXPECT_TRUE(fs.Names("/d").empty());
+  auto publish3 = [&](FaultInjectingFileSystem* fs) {
+    SegmentWriteResult wr;
+    return WriteSegment(fs, kDb, b3, o, &wr).ok();
+  };
+  testing::CrashAtEveryStep(tear, 3, setup, publish3, [&](FaultInjectingFileSystem* fsp, bool acked) {
+    FaultInjectingFileSystem& fs = *fsp;
+    RecoveryResult rr;
+    std::vector<WalRecord> records;
+    Status st = RecoverSegments(&fs, kDb, RecoveryOptions{}, &rr, &records);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    if (policy == FsyncPolicy::kOff) {
+      // No promise at all, except: never an error, never a record that was not written.
+      EXPECT_TRUE(SameRecords(records, expect12) || SameRecords(records, expect123));
+      return;
     }
-  }
+    EXPECT_FALSE(rr.torn_tail) << "a published segment is never torn: " << rr.stop_reason;
+    if (acked) {
+      ASSERT_EQ(rr.epochs, (std::vector<uint64_t>{1, 2, 3}));
+      EXPECT_TRUE(SameRecords(records, expect123));
+    } else if (rr.epochs.size() == 3) {
+      EXPECT_TRUE(SameRecords(records, expect123));
+    } else {
+      ASSERT_EQ(rr.epochs, (std::vector<uint64_t>{1, 2}));
+      EXPECT_TRUE(SameRecords(records, expect12));
+    }
+    // Leftover temporaries are never listed and cleanup removes them.
+    size_t n;
+    ASSERT_TRUE(CleanupSegments(&fs, kDb, &n).ok());
+    EXPECT_TRUE(fs.Names("/d").empty());
+  });
 }
 
 std::string CrashParamName(const ::testing::TestParamInfo<CrashParam>& i) {

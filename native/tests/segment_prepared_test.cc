@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "crash_test_util.h"
 #include "fault_file_system.h"
 #include "segment.h"
 #include "segment_test_util.h"
@@ -313,41 +314,24 @@ TEST_P(SegmentPreparedCrashTest, SegmentIsWholeOrAbsent) {
     uint64_t made = 0;
     ASSERT_TRUE(PrepareSegmentFiles(fs, kDb, 2, 2, 4096, policy, &made).ok());
   };
-  uint64_t base, total;
-  {
-    FaultInjectingFileSystem fs;
-    setup(&fs);
-    base = fs.steps();
+  auto write2 = [&](FaultInjectingFileSystem* fs) {
     SegmentWriteResult wr;
-    ASSERT_TRUE(WriteSegment(&fs, kDb, b2, o, &wr).ok());
-    total = fs.steps() - base;
-    ASSERT_GE(total, 2u);
-  }
-  for (uint64_t k = 1; k <= total + 1; ++k) {
-    for (uint64_t seed = 0; seed < 4; ++seed) {
-      SCOPED_TRACE("crash at step " + std::to_string(k) + " of " + std::to_string(total) +
-                   ", seed " + std::to_string(seed));
-      FaultInjectingFileSystem fs;
-      setup(&fs);
-      fs.CrashAtStep(base + k);
-      SegmentWriteResult wr;
-      const bool acked = WriteSegment(&fs, kDb, b2, o, &wr).ok();
-      EXPECT_EQ(acked, k > total);
-      fs.PowerLoss(tear, seed);
-      RecoveryResult rr;
-      std::vector<WalRecord> records;
-      Status st = RecoverSegments(&fs, kDb, RecoveryOptions{}, &rr, &records);
-      ASSERT_TRUE(st.ok()) << st.ToString();
-      if (rr.epochs.size() == 2) {
-        ASSERT_EQ(records.size(), 3u);
-        EXPECT_EQ(records[1].after_image, b2.records[0].after_image);
-        EXPECT_EQ(records[2].after_image, b2.records[1].after_image);
-      } else {
-        EXPECT_EQ(rr.epochs, (std::vector<uint64_t>{1}));
-        if (policy != FsyncPolicy::kOff) EXPECT_FALSE(acked) << "an acknowledged segment was lost";
-      }
+    return WriteSegment(fs, kDb, b2, o, &wr).ok();
+  };
+  testing::CrashAtEveryStep(tear, 2, setup, write2, [&](FaultInjectingFileSystem* fs, bool acked) {
+    RecoveryResult rr;
+    std::vector<WalRecord> records;
+    Status st = RecoverSegments(fs, kDb, RecoveryOptions{}, &rr, &records);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    if (rr.epochs.size() == 2) {
+      ASSERT_EQ(records.size(), 3u);
+      EXPECT_EQ(records[1].after_image, b2.records[0].after_image);
+      EXPECT_EQ(records[2].after_image, b2.records[1].after_image);
+    } else {
+      EXPECT_EQ(rr.epochs, (std::vector<uint64_t>{1}));
+      if (policy != FsyncPolicy::kOff) EXPECT_FALSE(acked) << "an acknowledged segment was lost";
     }
-  }
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(
