@@ -254,7 +254,7 @@ struct RecoverSegmentsOp {
     packed.segments.reserve(segments.size());
     for (RecoveredSegment& s : segments) {
       PWAL_RETURN_IF_ERROR(
-          segbind::PackSegment(&s.bytes, &s.view, &packed).WithContext("segment " + s.path));
+          segbind::PackSegment(&s.bytes, &s.view, &packed, s.shares_bytes).WithContext("segment " + s.path));
     }
     return Status::OK();
   }

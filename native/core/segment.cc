@@ -478,6 +478,8 @@ Status ReadSegmentBytes(FileSystem* fs, const std::string& path, SegmentBytes* o
   // A prepared (padded) file may be longer: zero padding after the certificate, which the
   // decoder verifies byte by byte.
   if ((header.flags & kSegmentFlagPadded) != 0) max = std::max(max, kMaxPreparedSegmentBytes);
+  // A log file: frames of later epochs and zeros follow the first frame (DecodeLogFile).
+  if ((header.flags & kSegmentFlagFrame) != 0) max = std::max(max, kMaxLogFileBytes);
   if (size > max || size >= static_cast<uint64_t>(SIZE_MAX)) {
     return Status::Corruption(context + ": file length " + std::to_string(size) +
                               " exceeds the maximum " + std::to_string(max) + " for " +

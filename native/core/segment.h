@@ -46,6 +46,8 @@ constexpr uint16_t kSegmentFlagFrame = 2;
 // A padded segment file is at most this large (or the largest valid unpadded size for its
 // record count, if larger): readers bound the file size with it before reading.
 constexpr uint64_t kMaxPreparedSegmentBytes = 1u << 20;
+// A log file (log_file.h: frames of several epochs) is at most this large.
+constexpr uint64_t kMaxLogFileBytes = 256u << 20;
 // Prepared-file pool temporaries: "<name of epoch 0>" + kSegmentTempInfix + "prep-<pid>-<n>".
 constexpr const char* kPreparedTempTag = "prep-";
 
@@ -347,6 +349,9 @@ struct RecoveredSegment {
   std::string path;
   SegmentBytes bytes;
   SegmentView view;
+  // A frame of a log file after its first: `bytes` is empty and the views point into the
+  // bytes of the nearest earlier RecoveredSegment that has them (the same file's first frame).
+  bool shares_bytes = false;
 };
 
 // RecoverSegments without copying images: the same rules, the same result, and the applied
