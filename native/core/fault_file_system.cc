@@ -30,6 +30,10 @@ class FaultInjectingFileSystem::File final : public WritableFile {
     if (closed_) return Status::IoError("lock of closed file " + path_, EBADF);
     return fs_->FileLockAndReadHead(inode_, path_, head, n, got, size);
   }
+  Status WriteAt(uint64_t offset, const uint8_t* data, size_t n) override {
+    if (closed_) return Status::IoError("pwrite to closed file " + path_, EBADF);
+    return fs_->FileAppend(inode_, generation_, path_, offset, data, n);
+  }
   Status Close() override {
     closed_ = true;
     return Status::OK();

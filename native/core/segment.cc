@@ -14,6 +14,8 @@
 
 #include "segment.h"
 
+#include "log_file.h"
+
 namespace pwal {
 namespace {
 
@@ -516,8 +518,19 @@ Status MaxDurableEpoch(FileSystem* fs, const std::string& db_path, std::optional
   PWAL_RETURN_IF_ERROR(ListSegments(fs, db_path, &segments));
   if (segments.empty()) {
     out->reset();
-  } else {
-    *out = segments.back().epoch;
+    return Status::OK();
+  }
+  *out = segments.back().epoch;
+  // A log file holds later epochs than its name: the newest is its last good frame's.
+  uint8_t head[kSegmentHeaderSize];
+  size_t got = 0;
+  PWAL_RETURN_IF_ERROR(fs->ReadAt(segments.back().path, 0, head, sizeof head, &got));
+  if (IsLogFileImage(head, got)) {
+    SegmentBytes bytes;
+    PWAL_RETURN_IF_ERROR(ReadSegmentBytes(fs, segments.back().path, &bytes));
+    LogFileView log;
+    DecodeLogFile(bytes.data(), bytes.size(), &log);
+    if (!log.frames.empty()) *out = log.frames.back().header.epoch;
   }
   return Status::OK();
 }

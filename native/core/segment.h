@@ -102,6 +102,8 @@ struct SegmentWriteOptions {
 struct SegmentWriteResult {
   uint64_t bytes_written = 0;
   std::string path;
+  bool frame = false;   // written as a frame of the log file `path`, at `offset`
+  uint64_t offset = 0;
   CommitCertificate certificate;  // v2 only
 };
 
