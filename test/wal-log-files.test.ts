@@ -79,6 +79,10 @@ describe('log files', () => {
     for await (const r of iterateSegmentRecords(db)) iterated.push(r);
     expect(txnIds(iterated)).toEqual(txnIds(records));
     expect(await maxDurableEpoch(db)).toBe(result.epochs[result.epochs.length - 1]);
+    // Close cut the last log file after its last frame (40 frames = 2 full files + 8 frames).
+    const sizes = files.map((f) => fs.statSync(f.path).size);
+    expect(sizes[sizes.length - 1]).toBeLessThan(LOG_BYTES);
+    expect(sizes[sizes.length - 1] % 4096).toBe(0);
   });
 
   test('a reopened WAL continues after the last frame, in a new log file', async () => {

@@ -81,6 +81,10 @@ class FailingWritableFile : public WritableFile {
     }
     return base_->WriteAt(offset, data, n);
   }
+  Status Truncate(uint64_t size) override {
+    PWAL_RETURN_IF_ERROR(fs_->MaybeFail(FailOp::kWrite, "ftruncate " + path_));
+    return base_->Truncate(size);
+  }
   Status Close() override {
     Status injected = fs_->MaybeFail(FailOp::kClose, "close " + path_);
     Status st = base_->Close();  // always release the descriptor

@@ -54,6 +54,8 @@ class WritableFile {
   // extending as needed. Used to write a frame into a slot of a preallocated log file.
   // Default: NotSupported.
   virtual Status WriteAt(uint64_t offset, const uint8_t* data, size_t n);
+  // Sets the file's size (ftruncate). Durable after the next Sync(kFull). Default: NotSupported.
+  virtual Status Truncate(uint64_t size);
   virtual Status Close() = 0;
 };
 
@@ -123,6 +125,7 @@ class WritableFileWrapper : public WritableFile {
   Status WriteAt(uint64_t offset, const uint8_t* data, size_t n) override {
     return base_->WriteAt(offset, data, n);
   }
+  Status Truncate(uint64_t size) override { return base_->Truncate(size); }
   Status Close() override { return base_->Close(); }
 
  protected:

@@ -94,6 +94,14 @@ class PosixWritableFile final : public WritableFile {
     return Status::OK();
   }
 
+  Status Truncate(uint64_t size) override {
+    if (fd_ < 0) return Status::IoError("ftruncate of closed file " + path_, EBADF);
+    while (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      if (errno != EINTR) return ErrnoStatus("ftruncate", path_, errno);
+    }
+    return Status::OK();
+  }
+
   Status AppendV(const uint8_t* const* bufs, const size_t* lens, size_t count) override {
     if (fd_ < 0) return Status::IoError("append to closed file " + path_, EBADF);
     std::vector<iovec> iov;

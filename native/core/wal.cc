@@ -543,6 +543,17 @@ namespace {
 uint64_t AlignFrame(uint64_t x) { return (x + kLogFrameAlign - 1) / kLogFrameAlign * kLogFrameAlign; }
 }  // namespace
 
+void Wal::TrimLogFile() {
+  // Best effort, and harmless either way: the frames are durable already and the reader stops
+  // at the end of the file as at a zero slot; a crash before the sync leaves the old size, all
+  // zeros after the last frame. Not done to an abandoned file (never written again).
+  if (log_file_ && log_off_ < options_.log_file_bytes) {
+    Status st = log_file_->Truncate(log_off_);
+    if (st.ok() && options_.fsync != FsyncPolicy::kOff) log_file_->Sync(SyncMode::kFull);
+  }
+  CloseLogFile();
+}
+
 void Wal::CloseLogFile() {
   if (log_file_) log_file_->Close();  // frames written are synced; nothing else to keep
   log_file_.reset();
@@ -830,7 +841,7 @@ void Wal::DropPreparedFiles() {
     prep_log_temps_.clear();
     prep_failed_ = true;  // no more preparation after close
   }
-  CloseLogFile();
+  TrimLogFile();
   // Best effort: whatever survives is all zero and never acknowledged; the next open (or
   // CleanupSegments) removes it.
   for (const auto& kv : named) fs_->DeleteFile(SegmentPath(db_path_, kv.first));

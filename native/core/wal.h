@@ -335,6 +335,8 @@ class Wal {
   Status WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& options,
                        SegmentWriteResult* result, bool* tried);
   void CloseLogFile();  // flush_gate_ held (or the flusher stopped): the file stays on disk
+  // Close: the current log file is cut after its last frame (its unused zeros go) and synced.
+  void TrimLogFile();
   void Dispatch(const DurableEvent& ev);
   // Control hooks (wal_control.cc).
   size_t RouteSlot(size_t slot, const SubmitBatch& batch);

@@ -423,6 +423,12 @@ TEST(WalLog, EpochsFillLogFilesInTurnAndAReopenStartsANewOne) {
   EXPECT_EQ(raw[1].epoch, 1u);
   EXPECT_EQ(raw[2].epoch, 5u);
   EXPECT_EQ(raw[3].epoch, 9u);
+  // Close cut the last log file after its one frame; the full ones keep their size.
+  std::string bytes;
+  ASSERT_TRUE(fs.GetFile(raw[3].path, &bytes));
+  EXPECT_EQ(bytes.size(), kLogFrameAlign);
+  ASSERT_TRUE(fs.GetFile(raw[2].path, &bytes));
+  EXPECT_EQ(bytes.size(), kSmallLogFile);
   std::optional<uint64_t> max;
   ASSERT_TRUE(MaxDurableEpoch(&fs, kDb, &max).ok());
   EXPECT_EQ(max.value_or(0), 9u);
