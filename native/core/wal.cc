@@ -580,8 +580,9 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
     if (st.ok() && mode != SyncMode::kNone) st = log_file_->Sync(mode);
     if (!st.ok()) {
       // Never written or synced again (fsyncgate): the frames before it are durable and stay.
+      const std::string where = "writing epoch " + std::to_string(batch.epoch) + " into log file " + log_path_;
       CloseLogFile();
-      return st.WithContext("writing epoch " + std::to_string(batch.epoch) + " into log file " + log_path_);
+      return st.WithContext(where);
     }
     result->bytes_written = bytes.size();
     result->path = log_path_;
@@ -738,7 +739,10 @@ bool Wal::PrepareRound(std::unique_lock<std::mutex>& lock) {
     Status st = CreatePreparedTemps(prep_fs_, db_path_, options_.log_file_bytes, mode, 1, &made);
     lock.lock();
     for (std::string& t : made) prep_log_temps_.push_back(std::move(t));
-    if (!st.ok()) prep_failed_ = true;
+    if (!st.ok()) {
+      prep_failed_ = true;  // publication goes on through new files
+      return true;
+    }
     std::lock_guard<std::mutex> g(stats_mu_);
     ++stats_.prepared_files;
     return true;

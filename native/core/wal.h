@@ -165,8 +165,8 @@ struct WalStats {
   uint64_t overflow_appends = 0;    // AllocateOverflow appends beyond capacity
   uint64_t fallback_entries = 0;    // times the fallback latch was set
   uint64_t events_delivered = 0;
-  uint64_t prepared_files = 0;      // prepared segment files created (zeros synced, named)
-  uint64_t prepared_publishes = 0;  // epochs published in place into a prepared file
+  uint64_t prepared_files = 0;      // prepared files created (zeros synced; per-epoch files named, log files pooled)
+  uint64_t prepared_publishes = 0;  // epochs published in place: into a prepared file, or as a frame of a log file
   // Recent publish latencies in nanoseconds (newest last, at most 256).
   std::vector<uint64_t> write_latency_ns;
   std::vector<uint64_t> epoch_records;  // records per recent non-empty epoch (at most 256)
