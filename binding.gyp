@@ -13,6 +13,7 @@
         "native/core/file_system.cc",
         "native/core/file_system_posix.cc",
         "native/core/fault_file_system.cc",
+        "native/core/log_file.cc",
         "native/core/segment_codec.cc",
         "native/core/segment.cc",
         "native/core/segment_recovery.cc",

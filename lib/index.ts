@@ -45,7 +45,7 @@ export {
   writeSegment,
   writeSegmentSync,
 } from './segments';
-export type { SegmentContents, SegmentRecovery, SegmentRecoveryColumnar } from './segments';
+export type { SegmentContents, SegmentFrame, SegmentFrameDamage, SegmentRecovery, SegmentRecoveryColumnar } from './segments';
 export { SegmentHeader, SEGMENT_HEADER_SIZE, SEGMENT_MAGIC } from './segment-header';
 export type {
   EpochBatch,

@@ -171,6 +171,9 @@ export interface NativeSegmentContents {
   header: { version: number; epoch: bigint; recordCount: number };
   certificate: NativeCertificate | null;
   records: NativePackedRecords;
+  /** A log file only: its good frames, and what ends them early. */
+  frames?: { header: { version: number; epoch: bigint; recordCount: number }; certificate: NativeCertificate; recordCount: number; offset: number }[];
+  damage?: { offset: number; message: string; frameAfterDamage: boolean } | null;
 }
 
 export interface NativeSegmentEntry {

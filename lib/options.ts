@@ -63,6 +63,14 @@ export interface ParallelWalOptions {
    */
   preparedSegments?: boolean;
   /**
+   * With `preparedSegments` (format 2): write epochs as frames into log files of this many
+   * bytes, preallocated (zero-filled and synced) in the background, so that an epoch costs one
+   * positioned write + one data sync into blocks that already exist: no new file per epoch.
+   * A multiple of 4096, at most 256 MiB; 0 writes a prepared file per epoch instead. See
+   * docs/format.md ("Log files") and docs/durability.md. @default 67108864 (64 MiB)
+   */
+  logFileBytes?: number;
+  /**
    * The control surface: operating mode, lanes, batch limit, flush delay bound, shadow-compare
    * sampling (see docs/control.md). Only the first open of a path in the process decides it;
    * change the mode at run time with `setMode`. To let the environment decide, pass
@@ -88,6 +96,7 @@ export interface ResolvedWalOptions {
   fsyncPolicy: FsyncPolicy;
   formatVersion: FormatVersion;
   preparedSegments: boolean;
+  logFileBytes: number;
   control: ParallelWalControlSurface;
   traceQueueCapacity: number;
   faultInjection?: Required<FaultInjection>;
@@ -104,6 +113,7 @@ export const DEFAULT_WAL_OPTIONS: Readonly<ResolvedWalOptions> = Object.freeze({
   fsyncPolicy: 'full',
   formatVersion: 2,
   preparedSegments: true,
+  logFileBytes: 64 * 1024 * 1024,
   control: Object.freeze(defaultParallelWalControlSurface()),
   traceQueueCapacity: 4096,
 });
@@ -118,6 +128,7 @@ const KNOWN_KEYS = new Set([
   'fsyncPolicy',
   'formatVersion',
   'preparedSegments',
+  'logFileBytes',
   'control',
   '__faultInjection',
   '__traceQueueCapacity',
@@ -205,6 +216,11 @@ export function resolveWalOptions(options: unknown): ResolvedWalOptions {
       if (o.preparedSegments === undefined) return d.preparedSegments;
       if (typeof o.preparedSegments !== 'boolean') throw argTypeError('options.preparedSegments', 'of type boolean', o.preparedSegments);
       return o.preparedSegments;
+    })(),
+    logFileBytes: (() => {
+      const v = int('options.logFileBytes', o.logFileBytes, 0, 256 * 1024 * 1024, d.logFileBytes);
+      if (v % 4096 !== 0) throw argRangeError('options.logFileBytes', 'a multiple of 4096 (0: off)', v);
+      return v;
     })(),
     control: validateControlSurface(o.control),
     traceQueueCapacity: int('options.__traceQueueCapacity', o.__traceQueueCapacity, 1, 1 << 20, d.traceQueueCapacity),

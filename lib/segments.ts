@@ -41,6 +41,35 @@ export interface SegmentContents {
   records: WalRecord[];
   /** The commit certificate of a v2 segment; `null` for v1. */
   certificate: ParallelWalCommitCertificate | null;
+  /**
+   * Only for a log file (several epochs in one file, as `ParallelWal` writes them; see
+   * docs/format.md): every good frame in file order. `header` and `certificate` above are the
+   * first frame's; `records` holds the records of every frame listed here.
+   */
+  frames?: SegmentFrame[];
+  /**
+   * Only for a log file: where its frames stop before the end of the file, and why (a frame
+   * torn by a crash, or damage); `null` when the file ends cleanly.
+   */
+  damage?: SegmentFrameDamage | null;
+}
+
+/** One epoch of a log file. */
+export interface SegmentFrame {
+  header: SegmentHeader;
+  certificate: ParallelWalCommitCertificate;
+  recordCount: number;
+  /** Byte offset of the frame in the file (a multiple of 4096). */
+  offset: number;
+}
+
+/** Where a log file's frames stop early. */
+export interface SegmentFrameDamage {
+  /** Byte offset of the first slot that is neither a valid frame nor the zero end. */
+  offset: number;
+  message: string;
+  /** A whole valid frame of a later epoch follows the damage: it cannot be a torn tail. */
+  frameAfterDamage: boolean;
 }
 
 /** What {@link recoverSegments} returns: the report and the durable records in replay order. */
@@ -311,11 +340,21 @@ function recoveryResult(r: NativeRecovery["result"]): SegmentRecoveryResult {
 
 function contents(raw: NativeSegmentContents): SegmentContents {
   const h = raw.header;
-  return {
+  const out: SegmentContents = {
     header: new SegmentHeader(h.epoch, h.recordCount, h.version as SegmentFormatVersion),
     records: unpackRecords(raw.records),
     certificate: certificate(raw.certificate),
   };
+  if (raw.frames !== undefined) {
+    out.frames = raw.frames.map((f) => ({
+      header: new SegmentHeader(f.header.epoch, f.header.recordCount, f.header.version as SegmentFormatVersion),
+      certificate: certificate(f.certificate)!,
+      recordCount: f.recordCount,
+      offset: f.offset,
+    }));
+    out.damage = raw.damage ?? null;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -700,14 +739,58 @@ export async function* iterateSegmentRecords(
       summary.stopReason = failure.message;
       break;
     }
-    prevEpoch = seg.epoch;
     skippedUnwritten = false;
-    const records = unpackRecords(raw!.records);
+    if (raw!.frames === undefined) {
+      prevEpoch = seg.epoch;
+      const records = unpackRecords(raw!.records);
+      raw = undefined;
+      summary.segmentsRecovered += 1;
+      summary.recordsApplied += records.length;
+      summary.epochs.push(seg.epoch);
+      yield* records;
+      continue;
+    }
+    // A log file: its frames (chained by the addon), the same rules as recoverSegments.
+    let frames = raw!.frames;
+    let damage = raw!.damage ?? null;
+    // Frames of an epoch that the next file starts at were a failed attempt, rewritten there.
+    if (i + 1 < segments.length) {
+      const next = segments[i + 1].epoch;
+      const kept = frames.filter((f) => f.header.epoch < next);
+      if (kept.length < frames.length) {
+        frames = kept;
+        damage = null;
+      }
+    }
+    const all = unpackRecords(raw!.records);
     raw = undefined;
-    summary.segmentsRecovered += 1;
-    summary.recordsApplied += records.length;
-    summary.epochs.push(seg.epoch);
-    yield* records;
+    let at = 0;
+    for (const f of frames) {
+      const records = all.slice(at, at + f.recordCount);
+      at += f.recordCount;
+      prevEpoch = f.header.epoch;
+      summary.segmentsRecovered += 1;
+      summary.recordsApplied += records.length;
+      summary.epochs.push(f.header.epoch);
+      yield* records;
+    }
+    if (damage !== null) {
+      const where = `log file ${seg.path}: ${damage.message}`;
+      if (damage.frameAfterDamage) {
+        const bad = walError(`${where} (a whole later frame follows the damage)`);
+        if (!skipCorrupt) throw bad;
+        for (let k = i; k < segments.length; k++) summary.partialSegments.push(segments[k].path);
+        summary.stopReason = bad.message;
+        break;
+      }
+      if (i + 1 === segments.length) {
+        summary.tornTail = true;
+        summary.partialSegments.push(seg.path);
+        summary.stopReason = `torn tail: ${where}`;
+        break;
+      }
+      // Before a later file: that file must certify the last good frame (checked next round).
+    }
   }
   return summary;
 }

@@ -48,9 +48,12 @@ export interface ParallelWalStats {
   overflowAppends: number;
   fallbackEntries: number;
   eventsDelivered: number;
-  /** Prepared segment files made ready (zeros synced, durably named) ahead of their epochs. */
+  /**
+   * Files made ready ahead of their epochs: log files (zero-filled, synced; see `logFileBytes`),
+   * or with `logFileBytes: 0` per-epoch segment files (zeros synced, durably named).
+   */
   preparedFiles: number;
-  /** Epochs published in place into a prepared file (the rest went through new files). */
+  /** Epochs published in place: as frames of a log file, or into a prepared segment file (the rest went through new files). */
   preparedPublishes: number;
   /** Open WAL handles of the calling environment (diagnostics). */
   envOpenHandles?: number;

@@ -12,17 +12,20 @@ command -v "$cxx" >/dev/null || cxx=clang++-14
 dir=build-fuzz
 cmake -S . -B "$dir" -DPWAL_FUZZ=ON -DCMAKE_CXX_COMPILER="$cxx" -DPWAL_SANITIZE=address \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$dir" -j "$(nproc)" --target segment_decoder_fuzzer recovery_fuzzer
+cmake --build "$dir" -j "$(nproc)" --target segment_decoder_fuzzer recovery_fuzzer log_file_fuzzer
 mkdir -p "$dir/artifacts"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 status=0
-for target in segment_decoder_fuzzer recovery_fuzzer; do
+for target in segment_decoder_fuzzer recovery_fuzzer log_file_fuzzer; do
   seeds="native/fuzz/corpus/${target%_fuzzer}"
   work="$dir/corpus/${target%_fuzzer}"
   mkdir -p "$work"
   echo "== $target for ${secs}s (seeds: $seeds)"
-  if ! "$dir/$target" "$work" "$seeds" -max_total_time="$secs" -max_len=4096 \
+  # A log file's second frame starts at 4 KiB: give that target room for three slots.
+  max_len=4096
+  [ "$target" = log_file_fuzzer ] && max_len=12288
+  if ! "$dir/$target" "$work" "$seeds" -max_total_time="$secs" -max_len="$max_len" \
       -artifact_prefix="$dir/artifacts/$target-" -print_final_stats=1 2>"$dir/$target.log"; then
     echo "!! $target found a crash; see $dir/$target.log and $dir/artifacts/" >&2
     tail -40 "$dir/$target.log" >&2

@@ -146,6 +146,7 @@ describe('options', () => {
       fsyncPolicy: 'full',
       formatVersion: 2,
       preparedSegments: true,
+      logFileBytes: 64 * 1024 * 1024,
       control: { mode: 'auto' },
       traceQueueCapacity: 4096,
     });
@@ -153,6 +154,9 @@ describe('options', () => {
 
   test.each([
     [{ slotCount: 0 }, 'RangeError', 'ERR_OUT_OF_RANGE', /"options\.slotCount".*Received number \(0\)/],
+    [{ logFileBytes: 5000 }, 'RangeError', 'ERR_OUT_OF_RANGE', /"options\.logFileBytes".*multiple of 4096.*5000/],
+    [{ logFileBytes: 512 * 1024 * 1024 }, 'RangeError', 'ERR_OUT_OF_RANGE', /options\.logFileBytes/],
+    [{ logFileBytes: '4096' }, 'TypeError', 'ERR_INVALID_ARG_TYPE', /"options\.logFileBytes".*Received "4096"/],
     [{ slotCount: 1.5 }, 'RangeError', 'ERR_OUT_OF_RANGE', /options\.slotCount/],
     [{ slotCount: '4' }, 'TypeError', 'ERR_INVALID_ARG_TYPE', /"options\.slotCount".*Received "4"/],
     [{ bufferCapacityBytes: -1 }, 'RangeError', 'ERR_OUT_OF_RANGE', /options\.bufferCapacityBytes.*-1/],

@@ -72,6 +72,8 @@ function fileSize(file: string): number {
 export async function* checkSegments(target: Target): AsyncGenerator<{ report: SegmentReport; contents: SegmentContents | null }> {
   const segments: SegmentEntry[] = target.segments;
   const single = target.kind === 'file';
+  // The newest good epoch of the previous file: its name's, or a log file's last good frame's.
+  let prevLast: bigint | null = null;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i];
     const nameEpoch = single ? target.nameEpoch : seg.epoch;
@@ -103,20 +105,44 @@ export async function* checkSegments(target: Target): AsyncGenerator<{ report: S
       report.status = !single && i + 1 === segments.length ? 'torn' : 'corrupt';
       report.reason = err.message;
       report.recordIndex = recordIndexOf(err.message);
+      prevLast = seg.epoch;
       yield { report, contents: null };
       continue;
     }
     const h = contents.header;
     report.format = h.version;
-    report.records = h.recordCount;
+    report.records = contents.frames ? contents.records.length : h.recordCount;
     report.certificate = contents.certificate;
     if (report.epoch === null) report.epoch = h.epoch;
+    // A log file (docs/durability.md, "Log files"): frames of an epoch the next file starts at
+    // were rewritten there; damage is a torn tail in the newest file, corruption before a whole
+    // later frame, and otherwise must be certified past by the next file (checked on its turn).
+    let last = h.epoch;
+    let damage = contents.damage ?? null;
+    if (contents.frames) {
+      let frames = contents.frames;
+      if (!single && i + 1 < segments.length) {
+        const next = segments[i + 1].epoch;
+        const kept = frames.filter((f) => f.header.epoch < next);
+        if (kept.length < frames.length) {
+          frames = kept;
+          damage = null;
+        }
+      }
+      last = frames[frames.length - 1].header.epoch;
+    }
     if (nameEpoch !== null && h.epoch !== nameEpoch) {
       report.status = 'corrupt';
       report.reason = `segment ${seg.path} has mismatched epoch: header=${h.epoch}, filename=${nameEpoch}`;
-    } else if (!single && i > 0 && contents.certificate && contents.certificate.durableSegmentEpoch !== null) {
+    } else if (damage !== null && damage.frameAfterDamage) {
+      report.status = 'corrupt';
+      report.reason = `log file ${seg.path}: ${damage.message} (a whole later frame follows the damage)`;
+    } else if (damage !== null && (single || i + 1 === segments.length)) {
+      report.status = 'torn';
+      report.reason = `log file ${seg.path}: ${damage.message}`;
+    } else if (!single && i > 0 && prevLast !== null && contents.certificate && contents.certificate.durableSegmentEpoch !== null) {
       const prev = contents.certificate.durableSegmentEpoch;
-      const onDisk = segments[i - 1].epoch;
+      const onDisk = prevLast;
       if (prev !== onDisk) {
         report.status = 'gap';
         report.reason =
@@ -125,6 +151,7 @@ export async function* checkSegments(target: Target): AsyncGenerator<{ report: S
           (prev > onDisk ? `a segment is missing` : 'an uncertified segment is in the chain');
       }
     }
+    prevLast = last;
     yield { report, contents: report.status === 'ok' ? contents : null };
   }
 }

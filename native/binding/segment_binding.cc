@@ -7,6 +7,8 @@
 // JS error through StatusToError (stable `code`s: WAL_CORRUPTION, WAL_IO, ...).
 #include "segment_binding.h"
 
+#include "../core/log_file.h"
+
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -183,16 +185,70 @@ struct ReadSegmentOp {
   std::string path;
   SegmentView contents;
   PackedRecords packed;
+  // A log file: every good frame (the first is also `contents`), and what ends it.
+  bool is_log = false;
+  std::vector<SegmentHeader> frame_headers;
+  std::vector<CommitCertificate> frame_certificates;
+  std::vector<uint32_t> frame_records;
+  std::vector<uint64_t> frame_offsets;
+  std::optional<uint64_t> damage_offset;
+  std::string damage;
+  bool frame_after_damage = false;
 
   explicit ReadSegmentOp(const Napi::CallbackInfo& info)
       : path(segbind::ParsePath(info[0], "path")) {}
   Status Run() {
     SegmentBytes bytes;
-    PWAL_RETURN_IF_ERROR(ReadSegmentView(Fs(), path, &bytes, &contents));
-    PWAL_RETURN_IF_ERROR(segbind::PackSegment(&bytes, &contents, &packed).WithContext("segment " + path));
+    PWAL_RETURN_IF_ERROR(ReadSegmentBytes(Fs(), path, &bytes));
+    if (!IsLogFileImage(bytes.data(), bytes.size())) {
+      PWAL_RETURN_IF_ERROR(DecodeSegmentView(bytes.data(), bytes.size(), &contents).WithContext("segment " + path));
+      return segbind::PackSegment(&bytes, &contents, &packed).WithContext("segment " + path);
+    }
+    is_log = true;
+    LogFileView log;
+    DecodeLogFile(bytes.data(), bytes.size(), &log);
+    if (log.frames.empty()) return log.damage.WithContext("segment " + path);
+    damage_offset = log.damage_offset;
+    damage = log.damage.ok() ? std::string() : log.damage.message();
+    frame_after_damage = log.frame_after_damage;
+    contents.header = log.frames.front().header;
+    contents.certificate = log.frames.front().certificate;
+    for (size_t k = 0; k < log.frames.size(); ++k) {
+      SegmentView& f = log.frames[k];
+      frame_headers.push_back(f.header);
+      frame_certificates.push_back(*f.certificate);
+      frame_records.push_back(static_cast<uint32_t>(f.records.size()));
+      frame_offsets.push_back(log.frame_offsets[k]);
+      PWAL_RETURN_IF_ERROR(segbind::PackSegment(&bytes, &f, &packed, /*shares_bytes=*/k > 0)
+                               .WithContext("segment " + path));
+    }
     return Status::OK();
   }
-  Napi::Value ToJs(Napi::Env env) { return ContentsToJs(env, contents, &packed); }
+  Napi::Value ToJs(Napi::Env env) {
+    Napi::Value out = ContentsToJs(env, contents, &packed);
+    if (!is_log) return out;
+    Napi::Object o = out.As<Napi::Object>();
+    Napi::Array frames = Napi::Array::New(env, frame_headers.size());
+    for (size_t k = 0; k < frame_headers.size(); ++k) {
+      Napi::Object f = Napi::Object::New(env);
+      f.Set("header", segbind::HeaderToJs(env, frame_headers[k]));
+      f.Set("certificate", segbind::CertificateToJs(env, frame_certificates[k]));
+      f.Set("recordCount", Napi::Number::New(env, frame_records[k]));
+      f.Set("offset", Napi::Number::New(env, static_cast<double>(frame_offsets[k])));
+      frames.Set(static_cast<uint32_t>(k), f);
+    }
+    o.Set("frames", frames);
+    if (damage_offset.has_value()) {
+      Napi::Object d = Napi::Object::New(env);
+      d.Set("offset", Napi::Number::New(env, static_cast<double>(*damage_offset)));
+      d.Set("message", Napi::String::New(env, damage));
+      d.Set("frameAfterDamage", Napi::Boolean::New(env, frame_after_damage));
+      o.Set("damage", d);
+    } else {
+      o.Set("damage", env.Null());
+    }
+    return o;
+  }
 };
 
 struct ListSegmentsOp {
@@ -254,7 +310,7 @@ struct RecoverSegmentsOp {
     packed.segments.reserve(segments.size());
     for (RecoveredSegment& s : segments) {
       PWAL_RETURN_IF_ERROR(
-          segbind::PackSegment(&s.bytes, &s.view, &packed).WithContext("segment " + s.path));
+          segbind::PackSegment(&s.bytes, &s.view, &packed, s.shares_bytes).WithContext("segment " + s.path));
     }
     return Status::OK();
   }

@@ -489,7 +489,10 @@ static_assert(offsetof(RecordView, page_id) == kRecordViewPageId, "RecordView la
 static_assert(offsetof(RecordView, has_end_seq) == kRecordViewHasEndSeq, "RecordView layout");
 static_assert(sizeof(bool) == 1, "RecordView layout");
 
-Status PackSegment(SegmentBytes* bytes, SegmentView* view, PackedRecords* out) {
+Status PackSegment(SegmentBytes* bytes, SegmentView* view, PackedRecords* out, bool shares_bytes) {
+  if (shares_bytes && out->segments.empty()) {
+    return Status::InvalidArgument("a log frame's records without its file's bytes");
+  }
   if (bytes->size() > UINT32_MAX) {
     return Status::IoError("segment of " + std::to_string(bytes->size()) +
                                " bytes is too large to hand to JavaScript as one buffer",
@@ -499,6 +502,7 @@ Status PackSegment(SegmentBytes* bytes, SegmentView* view, PackedRecords* out) {
   seg.bytes = std::move(*bytes);
   seg.views = std::move(view->records);
   seg.epoch = view->header.epoch;
+  seg.shares_bytes = shares_bytes;
   view->records.clear();
   out->segments.push_back(std::move(seg));
   return Status::OK();
@@ -516,11 +520,13 @@ Napi::Object PackedToJs(Napi::Env env, PackedRecords* packed) {
   Napi::Object out = Napi::Object::New(env);
   const size_t n = packed->segments.size();
   Napi::Array segments = Napi::Array::New(env, n);
+  Napi::Value file_bytes;  // the ArrayBuffer of the current file (shared by a log file's frames)
   for (size_t i = 0; i < n; ++i) {
     PackedSegment& seg = packed->segments[i];
     Napi::Object s = Napi::Object::New(env);
     s.Set("count", Napi::Number::New(env, static_cast<double>(seg.views.size())));
-    s.Set("bytes", SegmentBytesToArrayBuffer(env, &seg.bytes));
+    if (!seg.shares_bytes) file_bytes = SegmentBytesToArrayBuffer(env, &seg.bytes);
+    s.Set("bytes", file_bytes);
     s.Set("views", VectorToArrayBuffer(env, &seg.views, DeleteViews));
     s.Set("epoch", U64ToJs(env, seg.epoch));
     segments.Set(static_cast<uint32_t>(i), s);

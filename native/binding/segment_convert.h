@@ -46,6 +46,9 @@ struct PackedSegment {
   SegmentBytes bytes;
   std::vector<RecordView> views;
   uint64_t epoch = 0;  // every record's epoch (the decoder checks it)
+  // A later frame of a log file: no bytes of its own; its views point into the bytes of the
+  // nearest earlier PackedSegment that has them (one ArrayBuffer in JS).
+  bool shares_bytes = false;
 };
 
 struct PackedRecords {
@@ -54,7 +57,8 @@ struct PackedRecords {
 
 // Appends one decoded segment, taking its bytes and views. Runs off-thread. Fails (without
 // touching `out`) when the segment is too large for u32 offsets in one JS ArrayBuffer (4 GiB).
-Status PackSegment(SegmentBytes* bytes, SegmentView* view, PackedRecords* out);
+Status PackSegment(SegmentBytes* bytes, SegmentView* view, PackedRecords* out,
+                   bool shares_bytes = false);
 // { segments: [{ bytes: ArrayBuffer, views: ArrayBuffer, epoch: bigint, count: number }] };
 // consumes `packed`.
 Napi::Object PackedToJs(Napi::Env env, PackedRecords* packed);

@@ -1,5 +1,7 @@
 #include "wal_binding.h"
 
+#include "../core/log_file.h"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -126,6 +128,17 @@ bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
   Napi::Value prepared = o.Get("preparedSegments");
   out->prepare = prepared.IsBoolean() && !prepared.As<Napi::Boolean>().Value() ? PrepareMode::kOff
                                                                                : PrepareMode::kAuto;
+  Napi::Value log_bytes = o.Get("logFileBytes");
+  if (log_bytes.IsNumber()) {
+    const double v = log_bytes.As<Napi::Number>().DoubleValue();
+    // The TypeScript layer validated it; still never trust the caller.
+    if (!(v >= 0 && v <= static_cast<double>(kMaxLogFileBytes)) ||
+        static_cast<uint64_t>(v) % kLogFrameAlign != 0) {
+      ThrowArgRange(env, "options.logFileBytes", "must be a multiple of 4096, at most 256 MiB");
+      return false;
+    }
+    out->log_file_bytes = static_cast<uint64_t>(v);
+  }
   Napi::Value start = o.Get("startFlusher");
   out->start_flusher = start.IsBoolean() ? start.As<Napi::Boolean>().Value() : false;
   Napi::Value control = o.Get("control");

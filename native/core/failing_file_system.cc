@@ -72,6 +72,19 @@ class FailingWritableFile : public WritableFile {
   Status LockAndReadHead(uint8_t* head, size_t n, size_t* got, uint64_t* size) override {
     return base_->LockAndReadHead(head, n, got, size);
   }
+  Status WriteAt(uint64_t offset, const uint8_t* data, size_t n) override {
+    PWAL_RETURN_IF_ERROR(fs_->MaybeFail(FailOp::kWrite, "pwrite " + path_));
+    if (n > 0 && fs_->MaybeCorrupt()) {
+      std::vector<uint8_t> copy(data, data + n);
+      copy[n / 2] ^= 0x01;
+      return base_->WriteAt(offset, copy.data(), n);
+    }
+    return base_->WriteAt(offset, data, n);
+  }
+  Status Truncate(uint64_t size) override {
+    PWAL_RETURN_IF_ERROR(fs_->MaybeFail(FailOp::kWrite, "ftruncate " + path_));
+    return base_->Truncate(size);
+  }
   Status Close() override {
     Status injected = fs_->MaybeFail(FailOp::kClose, "close " + path_);
     Status st = base_->Close();  // always release the descriptor

@@ -30,6 +30,14 @@ class FaultInjectingFileSystem::File final : public WritableFile {
     if (closed_) return Status::IoError("lock of closed file " + path_, EBADF);
     return fs_->FileLockAndReadHead(inode_, path_, head, n, got, size);
   }
+  Status WriteAt(uint64_t offset, const uint8_t* data, size_t n) override {
+    if (closed_) return Status::IoError("pwrite to closed file " + path_, EBADF);
+    return fs_->FileAppend(inode_, generation_, path_, offset, data, n);
+  }
+  Status Truncate(uint64_t size) override {
+    if (closed_) return Status::IoError("ftruncate of closed file " + path_, EBADF);
+    return fs_->FileTruncate(inode_, generation_, path_, size);
+  }
   Status Close() override {
     closed_ = true;
     return Status::OK();
@@ -273,6 +281,17 @@ Status FaultInjectingFileSystem::FileAppend(const std::shared_ptr<Inode>& inode,
   const size_t over = std::min(n, inode->data.size() - at);
   inode->data.replace(at, over, reinterpret_cast<const char*>(data), over);
   inode->data.append(reinterpret_cast<const char*>(data) + over, n - over);
+  return Status::OK();
+}
+
+Status FaultInjectingFileSystem::FileTruncate(const std::shared_ptr<Inode>& inode,
+                                              uint64_t generation, const std::string& path,
+                                              uint64_t size) {
+  std::lock_guard<std::mutex> g(mu_);
+  PWAL_RETURN_IF_ERROR(Enter(Op::kWrite, true, path));
+  if (generation != generation_) return Status::IoError("ftruncate " + path + ": stale handle", EIO);
+  // Live size only: a power loss before the next sync brings back the durable size (and bytes).
+  inode->data.resize(static_cast<size_t>(size), '\0');
   return Status::OK();
 }
 

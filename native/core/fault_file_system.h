@@ -98,6 +98,8 @@ class FaultInjectingFileSystem final : public FileSystem {
                     const std::string& path, uint64_t pos, const uint8_t* data, size_t n);
   Status FileSync(const std::shared_ptr<Inode>& inode, uint64_t generation,
                   const std::string& path, SyncMode mode);
+  Status FileTruncate(const std::shared_ptr<Inode>& inode, uint64_t generation,
+                      const std::string& path, uint64_t size);
   Status FileLockAndReadHead(const std::shared_ptr<Inode>& inode, const std::string& path,
                              uint8_t* head, size_t n, size_t* got, uint64_t* size);
   std::shared_ptr<Inode> Find(const std::string& path) const;  // requires mu_

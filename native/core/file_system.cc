@@ -26,6 +26,14 @@ Status WritableFile::LockAndReadHead(uint8_t*, size_t, size_t*, uint64_t*) {
   return Status::NotSupported("locking a file is not supported by this file system");
 }
 
+Status WritableFile::WriteAt(uint64_t, const uint8_t*, size_t) {
+  return Status::NotSupported("positioned writes are not supported by this file");
+}
+
+Status WritableFile::Truncate(uint64_t) {
+  return Status::NotSupported("truncating is not supported by this file");
+}
+
 Status FileSystem::NewUnnamedFile(const std::string& dir, std::unique_ptr<WritableFile>* out) {
   out->reset();
   return Status::NotSupported("unnamed files in " + dir + " are not supported by this file system");

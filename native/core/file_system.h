@@ -50,6 +50,12 @@ class WritableFile {
   // file has no name any more (deleted meanwhile). Does not move the write position (0).
   // Default: NotSupported.
   virtual Status LockAndReadHead(uint8_t* head, size_t n, size_t* got, uint64_t* size);
+  // Writes `n` bytes at `offset` (pwrite: the file position does not move), overwriting and
+  // extending as needed. Used to write a frame into a slot of a preallocated log file.
+  // Default: NotSupported.
+  virtual Status WriteAt(uint64_t offset, const uint8_t* data, size_t n);
+  // Sets the file's size (ftruncate). Durable after the next Sync(kFull). Default: NotSupported.
+  virtual Status Truncate(uint64_t size);
   virtual Status Close() = 0;
 };
 
@@ -116,6 +122,10 @@ class WritableFileWrapper : public WritableFile {
   Status LockAndReadHead(uint8_t* head, size_t n, size_t* got, uint64_t* size) override {
     return base_->LockAndReadHead(head, n, got, size);
   }
+  Status WriteAt(uint64_t offset, const uint8_t* data, size_t n) override {
+    return base_->WriteAt(offset, data, n);
+  }
+  Status Truncate(uint64_t size) override { return base_->Truncate(size); }
   Status Close() override { return base_->Close(); }
 
  protected:

@@ -79,6 +79,29 @@ class PosixWritableFile final : public WritableFile {
     return Status::OK();
   }
 
+  Status WriteAt(uint64_t offset, const uint8_t* data, size_t n) override {
+    if (fd_ < 0) return Status::IoError("pwrite to closed file " + path_, EBADF);
+    while (n > 0) {
+      const ssize_t w = ::pwrite(fd_, data, n, static_cast<off_t>(offset));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("pwrite", path_, errno);
+      }
+      data += w;
+      offset += static_cast<uint64_t>(w);
+      n -= static_cast<size_t>(w);
+    }
+    return Status::OK();
+  }
+
+  Status Truncate(uint64_t size) override {
+    if (fd_ < 0) return Status::IoError("ftruncate of closed file " + path_, EBADF);
+    while (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      if (errno != EINTR) return ErrnoStatus("ftruncate", path_, errno);
+    }
+    return Status::OK();
+  }
+
   Status AppendV(const uint8_t* const* bufs, const size_t* lens, size_t count) override {
     if (fd_ < 0) return Status::IoError("append to closed file " + path_, EBADF);
     std::vector<iovec> iov;

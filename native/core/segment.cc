@@ -14,6 +14,8 @@
 
 #include "segment.h"
 
+#include "log_file.h"
+
 namespace pwal {
 namespace {
 
@@ -478,6 +480,8 @@ Status ReadSegmentBytes(FileSystem* fs, const std::string& path, SegmentBytes* o
   // A prepared (padded) file may be longer: zero padding after the certificate, which the
   // decoder verifies byte by byte.
   if ((header.flags & kSegmentFlagPadded) != 0) max = std::max(max, kMaxPreparedSegmentBytes);
+  // A log file: frames of later epochs and zeros follow the first frame (DecodeLogFile).
+  if ((header.flags & kSegmentFlagFrame) != 0) max = std::max(max, kMaxLogFileBytes);
   if (size > max || size >= static_cast<uint64_t>(SIZE_MAX)) {
     return Status::Corruption(context + ": file length " + std::to_string(size) +
                               " exceeds the maximum " + std::to_string(max) + " for " +
@@ -514,8 +518,19 @@ Status MaxDurableEpoch(FileSystem* fs, const std::string& db_path, std::optional
   PWAL_RETURN_IF_ERROR(ListSegments(fs, db_path, &segments));
   if (segments.empty()) {
     out->reset();
-  } else {
-    *out = segments.back().epoch;
+    return Status::OK();
+  }
+  *out = segments.back().epoch;
+  // A log file holds later epochs than its name: the newest is its last good frame's.
+  uint8_t head[kSegmentHeaderSize];
+  size_t got = 0;
+  PWAL_RETURN_IF_ERROR(fs->ReadAt(segments.back().path, 0, head, sizeof head, &got));
+  if (IsLogFileImage(head, got)) {
+    SegmentBytes bytes;
+    PWAL_RETURN_IF_ERROR(ReadSegmentBytes(fs, segments.back().path, &bytes));
+    LogFileView log;
+    DecodeLogFile(bytes.data(), bytes.size(), &log);
+    if (!log.frames.empty()) *out = log.frames.back().header.epoch;
   }
   return Status::OK();
 }

@@ -40,9 +40,14 @@ constexpr const char* kSegmentTempInfix = ".tmp-";
 // Padded: the file is a prepared segment file written in place; bytes after the certificate up
 // to the end of the file are zero padding, and the reader checks that every one of them is 0.
 constexpr uint16_t kSegmentFlagPadded = 1;
+// Frame: this image is one frame of a log file (log_file.h), several epochs to a file, each
+// frame at a kLogFrameAlign boundary. Never set together with kSegmentFlagPadded.
+constexpr uint16_t kSegmentFlagFrame = 2;
 // A padded segment file is at most this large (or the largest valid unpadded size for its
 // record count, if larger): readers bound the file size with it before reading.
 constexpr uint64_t kMaxPreparedSegmentBytes = 1u << 20;
+// A log file (log_file.h: frames of several epochs) is at most this large.
+constexpr uint64_t kMaxLogFileBytes = 256u << 20;
 // Prepared-file pool temporaries: "<name of epoch 0>" + kSegmentTempInfix + "prep-<pid>-<n>".
 constexpr const char* kPreparedTempTag = "prep-";
 
@@ -90,11 +95,15 @@ struct SegmentWriteOptions {
   bool fallback_active = false;
   // v2: set the padded header flag (EncodeSegment), for a write into a prepared file.
   bool padded = false;
+  // v2: set the frame header flag (EncodeSegment), for a frame of a log file.
+  bool frame = false;
 };
 
 struct SegmentWriteResult {
   uint64_t bytes_written = 0;
   std::string path;
+  bool frame = false;   // written as a frame of the log file `path`, at `offset`
+  uint64_t offset = 0;
   CommitCertificate certificate;  // v2 only
 };
 
@@ -177,6 +186,11 @@ class SegmentBytes {
 // leaving the images in place. A padded v2 file (kSegmentFlagPadded) may end with zero padding
 // after the certificate; every padding byte is verified to be zero. The views are valid as long as `data` is.
 Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out);
+// The part of DecodeSegmentView that reads one image from the start of `data`: header, records,
+// v2 certificate, with all their checks; *end is where the image ends. Bytes after it are not
+// looked at (DecodeSegmentView then requires none, or only zero padding). Views' offsets are
+// relative to `data`.
+Status DecodeSegmentImage(const uint8_t* data, size_t size, SegmentView* out, size_t* end);
 // Copies one view's fields and images into an owning record.
 void MaterializeRecord(const uint8_t* data, const RecordView& view, WalRecord* out);
 
@@ -337,6 +351,9 @@ struct RecoveredSegment {
   std::string path;
   SegmentBytes bytes;
   SegmentView view;
+  // A frame of a log file after its first: `bytes` is empty and the views point into the
+  // bytes of the nearest earlier RecoveredSegment that has them (the same file's first frame).
+  bool shares_bytes = false;
 };
 
 // RecoverSegments without copying images: the same rules, the same result, and the applied

@@ -164,10 +164,13 @@ Status DecodeSegmentHeader(const uint8_t* data, size_t size, SegmentHeader* out)
                               ", computed=" + Hex(computed));
   }
   // Bytes 6..7 are covered by the CRC; v2 also requires them zero (reserved for flags).
-  // Flag bit 0 (padded) is defined; every other bit is reserved.
+  // Flag bits 0 (padded) and 1 (frame) are defined, never both; every other bit is reserved.
   const uint16_t flags = version == kSegmentFormatV2 ? Get16(data + 6) : 0;
-  if ((flags & ~kSegmentFlagPadded) != 0) {
+  if ((flags & ~(kSegmentFlagPadded | kSegmentFlagFrame)) != 0) {
     return Status::Corruption("segment header reserved bytes are not zero");
+  }
+  if (flags == (kSegmentFlagPadded | kSegmentFlagFrame)) {
+    return Status::Corruption("segment header says both padded and frame");
   }
   out->flags = flags;
   out->version = version;
@@ -301,7 +304,10 @@ Status EncodeSegmentImpl(const BasicEpochBatch<Record>& batch, const SegmentWrit
   header.version = version;
   header.epoch = batch.epoch;
   header.record_count = static_cast<uint32_t>(ordered.size());
-  header.flags = version == kSegmentFormatV2 && options.padded ? kSegmentFlagPadded : 0;
+  header.flags = version != kSegmentFormatV2 ? 0
+                 : options.frame              ? kSegmentFlagFrame
+                 : options.padded             ? kSegmentFlagPadded
+                                              : 0;
   EncodeSegmentHeader(header, base);
   uint8_t* p = base + kSegmentHeaderSize;
 
@@ -425,7 +431,7 @@ Status EncodeSegment(const EpochBatchRef& batch, const SegmentWriteOptions& opti
   return EncodeSegmentImpl(batch, options, AllocateIn(out), certificate);
 }
 
-Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
+Status DecodeSegmentImage(const uint8_t* data, size_t size, SegmentView* out, size_t* end) {
   out->records.clear();
   out->certificate.reset();
   PWAL_RETURN_IF_ERROR(DecodeSegmentHeader(data, size, &out->header));
@@ -509,20 +515,6 @@ Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
                                 ", computed=" + Hex(running));
     }
     pos += cert_body + 4;
-    if (pos != size) {
-      if ((header.flags & kSegmentFlagPadded) == 0) {
-        return Status::Corruption("segment has " + std::to_string(size - pos) +
-                                  " trailing bytes after the certificate");
-      }
-      // A prepared file: the rest is padding, and every byte of it must still be zero.
-      for (size_t k = pos; k < size; ++k) {
-        if (data[k] != 0) {
-          return Status::Corruption("segment padding byte at offset " + std::to_string(k) +
-                                    " is not zero (" + std::to_string(size - pos) +
-                                    " padding bytes after the certificate)");
-        }
-      }
-    }
     const uint32_t flags = Get32(c + 4);
     if ((flags & ~(kCertFlagHasPrev | kCertFlagFallback)) != 0) {
       return Status::Corruption("certificate has unknown flags " + Hex(flags));
@@ -562,13 +554,36 @@ Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
                                 ", not before its own epoch " + std::to_string(header.epoch));
     }
     out->certificate = std::move(cert);
-  } else if (pos != size) {
-    return Status::Corruption("segment has " + std::to_string(size - pos) +
-                              " trailing bytes after declared records");
   }
   // v1 has no order guarantee: sort (stable: equal keys keep file order) unless already sorted.
   if (!std::is_sorted(out->records.begin(), out->records.end(), ReplayLessView)) {
     std::stable_sort(out->records.begin(), out->records.end(), ReplayLessView);
+  }
+  *end = pos;
+  return Status::OK();
+}
+
+Status DecodeSegmentView(const uint8_t* data, size_t size, SegmentView* out) {
+  size_t pos = 0;
+  PWAL_RETURN_IF_ERROR(DecodeSegmentImage(data, size, out, &pos));
+  if (pos == size) return Status::OK();
+  if (out->header.version != kSegmentFormatV2) {
+    return Status::Corruption("segment has " + std::to_string(size - pos) +
+                              " trailing bytes after declared records");
+  }
+  // A frame alone is read like a prepared file: what follows it must be zeros. (A log file
+  // holds more frames after it: read it with DecodeLogFile.)
+  if ((out->header.flags & (kSegmentFlagPadded | kSegmentFlagFrame)) == 0) {
+    return Status::Corruption("segment has " + std::to_string(size - pos) +
+                              " trailing bytes after the certificate");
+  }
+  // A prepared file: the rest is padding, and every byte of it must still be zero.
+  for (size_t k = pos; k < size; ++k) {
+    if (data[k] != 0) {
+      return Status::Corruption("segment padding byte at offset " + std::to_string(k) +
+                                " is not zero (" + std::to_string(size - pos) +
+                                " padding bytes after the certificate)");
+    }
   }
   return Status::OK();
 }

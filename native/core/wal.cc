@@ -1,5 +1,7 @@
 #include "wal.h"
 
+#include "log_file.h"
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -50,6 +52,7 @@ Status ScanTail(FileSystem* fs, const std::string& db_path, bool discard_torn_ta
   // the returned epoch (the next certificate's link) is always a readable segment.
   bool removed = false;
   bool torn_checked = false;
+  std::optional<uint64_t> log_last;  // the newest file is a log file: its last good frame
   const std::string dir = DirName(SegmentPath(db_path, 0));
   while (!segments.empty()) {
     bool unwritten = false;
@@ -62,8 +65,33 @@ Status ScanTail(FileSystem* fs, const std::string& db_path, bool discard_torn_ta
     }
     if (torn_checked) break;
     torn_checked = true;
-    SegmentContents contents;
-    Status st = ReadSegment(fs, segments.back().path, &contents);
+    SegmentBytes bytes;
+    Status st = ReadSegmentBytes(fs, segments.back().path, &bytes);
+    if (st.ok() && IsLogFileImage(bytes.data(), bytes.size())) {
+      // A log file: its first frame was synced before the file got its name, so it stays
+      // whatever follows; a torn newest frame is left as it is (this writer never appends to
+      // an existing log file: its next segment certifies the last good frame instead).
+      LogFileView log;
+      DecodeLogFile(bytes.data(), bytes.size(), &log);
+      if (!log.frames.empty()) {
+        if (log.frame_after_damage) {
+          return log.damage.WithContext("log file " + segments.back().path +
+                                        " (a whole later frame follows the damage)");
+        }
+        log_last = log.frames.back().header.epoch;
+        *next_epoch = std::max(*next_epoch, *log_last + 1);
+        SegmentHeader torn;
+        if (log.damage_offset.has_value() &&
+            DecodeSegmentHeader(bytes.data() + *log.damage_offset, bytes.size() - *log.damage_offset, &torn).ok()) {
+          *next_epoch = std::max(*next_epoch, torn.epoch + 1);  // never reuse a number written
+        }
+        break;
+      }
+      st = log.damage.WithContext("segment " + segments.back().path);
+    } else if (st.ok()) {
+      SegmentView view;
+      st = DecodeSegmentView(bytes.data(), bytes.size(), &view).WithContext("segment " + segments.back().path);
+    }
     if (st.ok()) break;
     if (st.code() != Status::Code::kCorruption || !discard_torn_tail) return st;
     PWAL_RETURN_IF_ERROR(DeleteSegment(fs, segments.back().path));
@@ -76,7 +104,7 @@ Status ScanTail(FileSystem* fs, const std::string& db_path, bool discard_torn_ta
     PWAL_RETURN_IF_ERROR(
         fs->SyncDir(dir, SyncMode::kFull).WithContext("discarding a torn tail / unused prepared files"));
   }
-  if (!segments.empty()) *out = segments.back().epoch;
+  if (!segments.empty()) *out = log_last.has_value() ? *log_last : segments.back().epoch;
   return Status::OK();
 }
 
@@ -224,6 +252,10 @@ Status Wal::Open(const std::string& db_path, const WalOptions& options,
     }
     wal->prep_on_ = pm != PrepareMode::kOff;
     wal->prep_background_ = pm == PrepareMode::kBackground;
+    wal->log_mode_ = wal->prep_on_ && options.format_version == kSegmentFormatV2 &&
+                     options.log_file_bytes >= kLogFrameAlign &&
+                     options.log_file_bytes % kLogFrameAlign == 0 &&
+                     options.log_file_bytes <= kMaxLogFileBytes;
     wal->prep_floor_ = first;
   }
   if (options.start_flusher) {
@@ -473,7 +505,19 @@ Status Wal::PublishWithRetries(const EpochBatch& batch, const SegmentWriteOption
     // epoch's prepared file; if it fails that file is deleted and later attempts write new
     // temporaries (renamed without replacing, so a prepared file that could not be deleted
     // makes them fail rather than be overwritten).
-    if (a == 1 && prepared != nullptr) {
+    bool log_tried = false;
+    if (a == 1 && log_mode_) {
+      last = WriteLogFrame(batch, options, result, &log_tried);
+      if (last.ok()) {
+        std::lock_guard<std::mutex> g(stats_mu_);
+        ++stats_.prepared_publishes;
+        return last;
+      }
+    }
+    if (log_tried) {
+      // The frame's file is abandoned; later attempts write the epoch into new files (recovery
+      // then takes the file of this epoch over a frame of it: docs/durability.md).
+    } else if (a == 1 && prepared != nullptr) {
       last = WritePreparedSegment(fs_, db_path_, batch, prepared->size, options, result);
       if (last.ok()) {
         std::lock_guard<std::mutex> g(stats_mu_);
@@ -491,6 +535,114 @@ Status Wal::PublishWithRetries(const EpochBatch& batch, const SegmentWriteOption
     ++stats_.write_failures;
   }
   return last;
+}
+
+// ---- log files ----------------------------------------------------------------------------------
+
+namespace {
+uint64_t AlignFrame(uint64_t x) { return (x + kLogFrameAlign - 1) / kLogFrameAlign * kLogFrameAlign; }
+}  // namespace
+
+void Wal::TrimLogFile() {
+  // Best effort, and harmless either way: the frames are durable already and the reader stops
+  // at the end of the file as at a zero slot; a crash before the sync leaves the old size, all
+  // zeros after the last frame. Not done to an abandoned file (never written again).
+  if (log_file_ && log_off_ < options_.log_file_bytes) {
+    Status st = log_file_->Truncate(log_off_);
+    if (st.ok() && options_.fsync != FsyncPolicy::kOff) log_file_->Sync(SyncMode::kFull);
+  }
+  CloseLogFile();
+}
+
+void Wal::CloseLogFile() {
+  if (log_file_) log_file_->Close();  // frames written are synced; nothing else to keep
+  log_file_.reset();
+  log_path_.clear();
+  log_off_ = 0;
+}
+
+Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& options,
+                          SegmentWriteResult* result, bool* tried) {
+  *tried = false;
+  SegmentWriteOptions o = options;
+  o.frame = true;
+  std::string bytes;
+  CommitCertificate cert;
+  PWAL_RETURN_IF_ERROR(EncodeSegment(batch, o, &bytes, &cert));
+  const uint8_t* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  const SyncMode mode = PreparedFileSyncMode(options.fsync_policy);
+  const uint64_t capacity = options_.log_file_bytes;
+  if (log_file_ && log_off_ + bytes.size() <= capacity) {
+    // The common case: the next slot of the current file, already zero and durable; no size
+    // change, no new inode, no name: one write and one data sync.
+    *tried = true;
+    Status st = log_file_->WriteAt(log_off_, data, bytes.size());
+    if (st.ok() && mode != SyncMode::kNone) st = log_file_->Sync(mode);
+    if (!st.ok()) {
+      // Never written or synced again (fsyncgate): the frames before it are durable and stay.
+      const std::string where = "writing epoch " + std::to_string(batch.epoch) + " into log file " + log_path_;
+      CloseLogFile();
+      return st.WithContext(where);
+    }
+    result->bytes_written = bytes.size();
+    result->path = log_path_;
+    result->frame = true;
+    result->offset = log_off_;
+    result->certificate = std::move(cert);
+    log_off_ = AlignFrame(log_off_ + bytes.size());
+    return Status::OK();
+  }
+  if (bytes.size() > capacity) return Status::NotFound("frame larger than a log file");
+  CloseLogFile();  // full (or none yet): the next frame starts a new file
+  std::string temp;
+  {
+    std::lock_guard<std::mutex> g(prep_mu_);
+    if (!prep_log_temps_.empty()) {
+      temp = std::move(prep_log_temps_.back());
+      prep_log_temps_.pop_back();
+    }
+  }
+  if (prep_background_) prep_cv_.notify_one();
+  if (temp.empty()) return Status::NotFound("no log file prepared");
+  // A new log file: its first frame is written and synced under the temporary name, then the
+  // file is named after that frame's epoch and the directory synced, so a named log file
+  // always starts with a durable frame (the ordinary publication protocol, into zeros).
+  *tried = true;
+  const std::string final_path = SegmentPath(db_path_, batch.epoch);
+  const std::string context = "starting log file " + final_path;
+  std::unique_ptr<WritableFile> file;
+  Status st = fs_->ReopenForOverwrite(temp, &file);
+  if (st.ok()) st = file->WriteAt(0, data, bytes.size());
+  if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
+  if (!st.ok()) {
+    if (file) file->Close();
+    fs_->DeleteFile(temp);
+    return st.WithContext(context);
+  }
+  st = fs_->RenameNoReplace(temp, final_path);
+  if (!st.ok()) {
+    file->Close();
+    fs_->DeleteFile(temp);
+    return st.WithContext(context);
+  }
+  if (options.fsync_policy != FsyncPolicy::kOff) {
+    st = fs_->SyncDir(DirName(final_path), SyncMode::kFull);
+    if (!st.ok()) {
+      // Not acknowledged: the name goes again (as in the ordinary protocol).
+      file->Close();
+      fs_->DeleteFile(final_path);
+      return st.WithContext(context);
+    }
+  }
+  log_file_ = std::move(file);
+  log_path_ = final_path;
+  log_off_ = AlignFrame(bytes.size());
+  result->bytes_written = bytes.size();
+  result->path = final_path;
+  result->frame = true;
+  result->offset = 0;
+  result->certificate = std::move(cert);
+  return Status::OK();
 }
 
 // ---- prepared segment files ------------------------------------------------------------------
@@ -551,7 +703,10 @@ void Wal::NoteSegmentSize(uint64_t bytes) {
 }
 
 bool Wal::PrepareWanted() const {
-  if (prep_failed_ || prep_stop_ || prep_size_ == 0) return false;
+  if (prep_failed_ || prep_stop_) return false;
+  // Log mode: one log file ready beyond the one being written; nothing named ahead.
+  if (log_mode_) return prep_log_temps_.empty();
+  if (prep_size_ == 0) return false;
   const size_t ahead = PrepareAhead();
   // Names are refilled only once half of them are used: naming one file per epoch would cost a
   // directory sync (a journal commit) per epoch, running concurrently with — and slowing — the
@@ -576,6 +731,22 @@ size_t Wal::PrepareAhead() const {
 
 bool Wal::PrepareRound(std::unique_lock<std::mutex>& lock) {
   if (!PrepareWanted()) return false;
+  if (log_mode_) {
+    // A zero-filled, synced log temporary (named when its first frame is written).
+    const SyncMode mode = options_.fsync == FsyncPolicy::kNormal ? SyncMode::kData : SyncMode::kFull;
+    lock.unlock();
+    std::vector<std::string> made;
+    Status st = CreatePreparedTemps(prep_fs_, db_path_, options_.log_file_bytes, mode, 1, &made);
+    lock.lock();
+    for (std::string& t : made) prep_log_temps_.push_back(std::move(t));
+    if (!st.ok()) {
+      prep_failed_ = true;  // publication goes on through new files
+      return true;
+    }
+    std::lock_guard<std::mutex> g(stats_mu_);
+    ++stats_.prepared_files;
+    return true;
+  }
   const size_t ahead = PrepareAhead();
   const uint64_t size = prep_size_;
   const SyncMode mode = options_.fsync == FsyncPolicy::kNormal ? SyncMode::kData : SyncMode::kFull;
@@ -670,8 +841,11 @@ void Wal::DropPreparedFiles() {
     std::lock_guard<std::mutex> g(prep_mu_);
     named.swap(prep_named_);
     pool.swap(prep_pool_);
+    for (std::string& t : prep_log_temps_) pool.emplace_back(std::move(t), 0);
+    prep_log_temps_.clear();
     prep_failed_ = true;  // no more preparation after close
   }
+  TrimLogFile();
   // Best effort: whatever survives is all zero and never acknowledged; the next open (or
   // CleanupSegments) removes it.
   for (const auto& kv : named) fs_->DeleteFile(SegmentPath(db_path_, kv.first));

@@ -88,6 +88,10 @@ struct WalOptions {
   PrepareMode prepare = PrepareMode::kAuto;
   uint32_t prepare_ahead = 64;       // prepared files kept named ahead of the current epoch
                                      // (refilled, with one directory sync, at half)
+  // Log files (log_file.h; needs preparation on and format v2): epochs are written as frames
+  // into a preallocated log file of this many bytes (a multiple of kLogFrameAlign), one
+  // positioned write + one data sync each, instead of one prepared file per epoch. 0: off.
+  uint64_t log_file_bytes = 64u << 20;
   WalControlOptions control;         // mode, lanes, batch limit, shadow sampling (wal_control.h)
 };
 
@@ -161,8 +165,8 @@ struct WalStats {
   uint64_t overflow_appends = 0;    // AllocateOverflow appends beyond capacity
   uint64_t fallback_entries = 0;    // times the fallback latch was set
   uint64_t events_delivered = 0;
-  uint64_t prepared_files = 0;      // prepared segment files created (zeros synced, named)
-  uint64_t prepared_publishes = 0;  // epochs published in place into a prepared file
+  uint64_t prepared_files = 0;      // prepared files created (zeros synced; per-epoch files named, log files pooled)
+  uint64_t prepared_publishes = 0;  // epochs published in place: into a prepared file, or as a frame of a log file
   // Recent publish latencies in nanoseconds (newest last, at most 256).
   std::vector<uint64_t> write_latency_ns;
   std::vector<uint64_t> epoch_records;  // records per recent non-empty epoch (at most 256)
@@ -323,14 +327,26 @@ class Wal {
   void StopPreparer();
   void NoteSegmentSize(uint64_t bytes);
   void DropPreparedFiles();  // Close: delete every prepared file and pool temporary
+  // Log files. WriteLogFrame: attempt 1 of an epoch in log mode. Writes the frame into the
+  // current log file, or starts a new one from a prepared log temporary (write, sync, name,
+  // directory sync). *tried: an I/O was attempted (false: no log file available, nothing
+  // written; the caller publishes the ordinary way). A failed write or sync abandons the file
+  // for good. Caller holds flush_gate_.
+  Status WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& options,
+                       SegmentWriteResult* result, bool* tried);
+  void CloseLogFile();  // flush_gate_ held (or the flusher stopped): the file stays on disk
+  // Close: the current log file is cut after its last frame (its unused zeros go) and synced.
+  void TrimLogFile();
   void Dispatch(const DurableEvent& ev);
   // Control hooks (wal_control.cc).
   size_t RouteSlot(size_t slot, const SubmitBatch& batch);
   Status PublishChecked(uint64_t epoch, const EpochBatch& batch, const SegmentWriteOptions& options,
                         const PreparedFile* prepared, SegmentWriteResult* result,
                         uint32_t* attempts, DurableEvent* ev);
+  // Compares what was submitted with what `where` says was written (a segment file, or a
+  // frame of a log file at its offset).
   ShadowVerdict ShadowCompareSegment(const EpochBatch& batch, const SegmentWriteOptions& options,
-                                     const std::string& path);
+                                     const SegmentWriteResult& where);
   void AnnotateEvent(const EpochBatch& batch, int64_t oldest_pending_ns, bool waiters,
                      DurableEvent* ev);
   void FillControlStats(WalStats* s) const;
@@ -414,8 +430,15 @@ class Wal {
   uint64_t prep_size_ = 4096;                           // 0: segments too big, not preparing
   std::vector<uint64_t> prep_recent_sizes_;
   bool prep_failed_ = false;                            // an I/O error: preparation stops
+  bool log_mode_ = false;                               // set at Open, then constant
+  std::vector<std::string> prep_log_temps_;             // synced zero-filled log temporaries
   bool prep_stop_ = false;
   std::thread prep_thread_;
+
+  // The log file frames are written to (flush_gate_ holder only).
+  std::unique_ptr<WritableFile> log_file_;
+  std::string log_path_;
+  uint64_t log_off_ = 0;  // next free slot
 
   // Stats (beyond the coordinator's counters).
   mutable std::mutex stats_mu_;

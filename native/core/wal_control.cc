@@ -282,10 +282,23 @@ void Wal::AnnotateEvent(const EpochBatch& batch, int64_t oldest_pending_ns, bool
 
 ShadowVerdict Wal::ShadowCompareSegment(const EpochBatch& batch,
                                         const SegmentWriteOptions& options,
-                                        const std::string& path) {
+                                        const SegmentWriteResult& where) {
   // What was submitted, encoded exactly as the writer encodes it, against what the file holds.
   std::string actual;
-  const bool read = fs_->ReadFile(path, &actual).ok();
+  const bool read = fs_->ReadFile(where.path, &actual).ok();
+  if (where.frame) {
+    // A frame of a log file: exactly the frame's bytes at its slot (the zeros around it are
+    // the log file's, checked by its reader).
+    SegmentWriteOptions o = options;
+    o.frame = true;
+    std::string expected;
+    if (!EncodeSegment(batch, o, &expected, nullptr).ok()) return ShadowVerdict::kNotRun;
+    const bool same = read && where.offset <= actual.size() &&
+                      actual.size() - where.offset >= expected.size() &&
+                      actual.compare(where.offset, expected.size(), expected) == 0;
+    (same ? control_.shadow_clean : control_.shadow_diverged).fetch_add(1, std::memory_order_relaxed);
+    return same ? ShadowVerdict::kClean : ShadowVerdict::kDiverged;
+  }
   // A segment published into a prepared file carries the padded flag and zero padding up to
   // the file's size: expect exactly that (every padding byte zero).
   SegmentWriteOptions o = options;
@@ -319,16 +332,24 @@ Status Wal::PublishChecked(uint64_t epoch, const EpochBatch& batch,
   const bool compare = st.ok() && ActiveFallback() == FallbackReason::kNone &&
                        ShouldShadowCompare(Mode(), control_.shadow_per_mille, epoch + 1);
   if (compare) {
-    std::string path = result->path.empty() ? SegmentPath(db_path_, epoch) : result->path;
-    const ShadowVerdict v = ShadowCompareSegment(batch, wo, path);
+    if (result->path.empty()) result->path = SegmentPath(db_path_, epoch);
+    std::string path = result->path;
+    const ShadowVerdict v = ShadowCompareSegment(batch, wo, *result);
     ev->shadow_verdict = static_cast<uint8_t>(v);
     if (v == ShadowVerdict::kDiverged) {
       // The file under the final name does not hold what was submitted: enter the fallback,
       // take the file away and write the epoch again from memory into a fresh file (the
-      // epoch is not durable yet: nothing was acknowledged).
+      // epoch is not durable yet: nothing was acknowledged). A diverged frame cannot be taken
+      // away (its log file holds acknowledged frames): the file is abandoned, and the file the
+      // epoch is rewritten into supersedes the frame (recovery, docs/durability.md).
       EnterFallback(FallbackReason::kPublicationMismatch);
-      Status del = fs_->DeleteFile(path);
-      if (del.ok()) del = fs_->SyncDir(DirName(path), SyncMode::kFull);
+      Status del;
+      if (result->frame) {
+        CloseLogFile();
+      } else {
+        del = fs_->DeleteFile(path);
+        if (del.ok()) del = fs_->SyncDir(DirName(path), SyncMode::kFull);
+      }
       if (!del.ok()) {
         st = del.WithContext("removing the diverged segment of epoch " + std::to_string(epoch));
       } else {
@@ -337,8 +358,8 @@ Status Wal::PublishChecked(uint64_t epoch, const EpochBatch& batch,
         st = PublishWithRetries(batch, wo, nullptr, result, &more);  // a new file
         *attempts += more;
         if (st.ok()) {
-          path = result->path.empty() ? SegmentPath(db_path_, epoch) : result->path;
-          if (ShadowCompareSegment(batch, wo, path) != ShadowVerdict::kClean) {
+          if (result->path.empty()) result->path = SegmentPath(db_path_, epoch);
+          if (ShadowCompareSegment(batch, wo, *result) != ShadowVerdict::kClean) {
             st = Status::Corruption("epoch " + std::to_string(epoch) +
                                     ": the rewritten segment still differs from what was "
                                     "submitted (shadow compare)");

@@ -1,9 +1,10 @@
 // Writes the seed corpus for the fuzz targets (run by scripts/fuzz.sh when the corpus is
 // missing; the committed corpus was produced by it): small valid v1 and v2 segments, an empty
-// one, one with a certificate link, and recovery inputs built from them.
+// one, one with a certificate link, recovery inputs built from them, and log files.
 #include <cstdio>
 #include <string>
 
+#include "log_file.h"
 #include "segment.h"
 
 namespace {
@@ -73,6 +74,23 @@ int main(int argc, char** argv) {
   damaged += std::string{2, 1, 1, 0} + std::string(1, '\x40');
   damaged += std::string{3, 1, 0, 0};
   Write(dir + "/recovery/damaged_middle", damaged);
-  std::printf("wrote %d decoder seeds and 3 recovery seeds\n", idx);
+  // Log files: two chained frames at aligned slots, zeros after; and an unwritten one.
+  std::string log(2 * pwal::kLogFrameAlign + 64, '\0');
+  for (int k = 0; k < 2; ++k) {
+    pwal::EpochBatch b;
+    b.epoch = 7 + k;
+    b.records.push_back(Rec(1 + k, b.epoch, 1, 20 + k, 8, true));
+    b.records_per_core = {1};
+    pwal::SegmentWriteOptions o;
+    o.frame = true;
+    o.has_prev = true;
+    o.prev_durable_epoch = 6 + k;
+    std::string bytes;
+    if (!pwal::EncodeSegment(b, o, &bytes, nullptr).ok()) return 1;
+    log.replace(k * pwal::kLogFrameAlign, bytes.size(), bytes);
+  }
+  Write(dir + "/log_file/two_frames", log);
+  Write(dir + "/log_file/unwritten", std::string(pwal::kLogFrameAlign, '\0'));
+  std::printf("wrote %d decoder seeds, 3 recovery seeds and 2 log-file seeds\n", idx);
   return 0;
 }

@@ -292,7 +292,7 @@ TEST(CorruptionV2Test, CertificateUnknownFlags) {
 
 TEST(CorruptionV2Test, HeaderReservedBytesNonZero) {
   std::string s = Encode(kSegmentFormatV2, Small());
-  s[6] = 2;  // bit 0 is the padded flag; every other bit is reserved
+  s[6] = 4;  // bit 0 is the padded flag, bit 1 the frame flag; every other bit is reserved
   ResealV2(&s);
   ExpectCorrupt(s, "reserved");
   s = Encode(kSegmentFormatV2, Small());

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fault_file_system.h"
+#include "log_file.h"
 #include "segment.h"
 #include "wal.h"
 
@@ -115,7 +116,12 @@ struct RunResult {
 // The deterministic workload: 5 epochs of 1-3 commits each (1-3 frames), flushed by hand.
 // With prepared files (inline, so every I/O step is deterministic) it also seals two empty
 // epochs, whose prepared files become orphans, and grows the segments past the prepared size.
-RunResult RunDeterministic(FaultInjectingFileSystem* fs, PrepareMode prepare = PrepareMode::kOff,
+// How a crash-test WAL publishes: new files only, a prepared file per epoch, or frames in log
+// files (small ones, 4 slots, so that the workload fills several).
+enum class Publish { kNewFiles, kPreparedFiles, kLogFiles };
+constexpr uint64_t kSmallLogFile = 4 * kLogFrameAlign;
+
+RunResult RunDeterministic(FaultInjectingFileSystem* fs, Publish publish = Publish::kNewFiles,
                            WalStats* stats = nullptr) {
   RunResult out;
   WalOptions o;
@@ -124,8 +130,10 @@ RunResult RunDeterministic(FaultInjectingFileSystem* fs, PrepareMode prepare = P
   o.start_flusher = false;
   o.fsync = FsyncPolicy::kFull;
   o.max_write_attempts = 2;
+  const PrepareMode prepare = publish == Publish::kNewFiles ? PrepareMode::kOff : PrepareMode::kInline;
   o.prepare = prepare;
   o.prepare_ahead = 2;
+  o.log_file_bytes = publish == Publish::kLogFiles ? kSmallLogFile : 0;
   std::shared_ptr<Wal> wal;
   if (!Wal::Open(kDb, o, &wal).ok()) return out;
   const bool prepared = prepare != PrepareMode::kOff;
@@ -151,10 +159,10 @@ RunResult RunDeterministic(FaultInjectingFileSystem* fs, PrepareMode prepare = P
   return out;
 }
 
-class WalCrashEveryStep : public ::testing::TestWithParam<PrepareMode> {};
+class WalCrashEveryStep : public ::testing::TestWithParam<Publish> {};
 
 TEST_P(WalCrashEveryStep, DeterministicWorkload) {
-  const PrepareMode prepare = GetParam();
+  const Publish prepare = GetParam();
   uint64_t total_steps = 0;
   {
     FaultInjectingFileSystem fs;
@@ -164,7 +172,16 @@ TEST_P(WalCrashEveryStep, DeterministicWorkload) {
     ASSERT_EQ(r.acked.size(), r.submitted.size()) << "the workload must succeed without faults";
     total_steps = fs.steps();
     CheckRecovery(&fs, r.submitted, r.acked, "no crash");
-    if (prepare != PrepareMode::kOff) {
+    if (prepare == Publish::kLogFiles) {
+      // Epoch 0 goes to a new file (nothing prepared yet); the rest are frames, in more than
+      // one log file (the 3000-byte images of epoch 3 fill one). Close left no temporaries.
+      EXPECT_GE(stats.prepared_publishes, 4u);
+      std::vector<SegmentEntry> raw;
+      ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &raw).ok());
+      EXPECT_GE(raw.size(), 3u);
+      EXPECT_LT(raw.size(), 5u);
+      for (const std::string& name : fs.Names("/db")) EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
+    } else if (prepare == Publish::kPreparedFiles) {
       // Epoch 0 has no prepared file yet; later epochs go into prepared files, except where
       // an empty epoch consumed the number prepared for it.
       EXPECT_GE(stats.prepared_publishes, 3u);
@@ -199,13 +216,14 @@ TEST_P(WalCrashEveryStep, DeterministicWorkload) {
   // Every step but the one past the end crashed, and most runs lost unacknowledged work.
   EXPECT_EQ(crashed_runs, 4 * total_steps);
   EXPECT_GT(partial_runs, 2 * total_steps);
-  std::printf("deterministic workload (prepare %d): %llu steps, %zu crash runs\n",
+  std::printf("deterministic workload (publish %d): %llu steps, %zu crash runs\n",
               static_cast<int>(prepare), static_cast<unsigned long long>(total_steps),
               crashed_runs);
 }
 
 INSTANTIATE_TEST_SUITE_P(WalCrash, WalCrashEveryStep,
-                         ::testing::Values(PrepareMode::kOff, PrepareMode::kInline));
+                         ::testing::Values(Publish::kNewFiles, Publish::kPreparedFiles,
+                                           Publish::kLogFiles));
 
 // Concurrent producers with the running adaptive flusher; the crash lands at a random step.
 TEST(WalCrash, RandomCrashesUnderConcurrentCommits) {
@@ -215,8 +233,10 @@ TEST(WalCrash, RandomCrashesUnderConcurrentCommits) {
     fs.MakeDir("/db");
     fs.CrashAtStep(1 + rng() % 60);
     WalOptions o;
-    // Odd rounds: a background preparer thread races the flusher.
+    // Odd rounds: a background preparer thread races the flusher, making small log files
+    // (rounds 1, 5, ...) or a prepared file per epoch (rounds 3, 7, ...).
     o.prepare = round % 2 == 1 ? PrepareMode::kBackground : PrepareMode::kOff;
+    o.log_file_bytes = round % 4 == 1 ? kSmallLogFile : 0;
     o.slot_count = 3;
     o.fs = &fs;
     o.fsync = FsyncPolicy::kFull;
@@ -268,6 +288,14 @@ WalOptions InlinePreparedByHand(FileSystem* fs) {
   o.fs = fs;
   o.start_flusher = false;
   o.prepare = PrepareMode::kInline;
+  o.log_file_bytes = 0;  // a prepared file per epoch
+  return o;
+}
+
+// The same, writing epochs as frames into small log files.
+WalOptions InlineLogByHand(FileSystem* fs) {
+  WalOptions o = InlinePreparedByHand(fs);
+  o.log_file_bytes = kSmallLogFile;
   return o;
 }
 
@@ -337,6 +365,79 @@ TEST(WalPrepared, PreparationFailureFallsBackToNewFiles) {
   }
   fs.PowerLoss(Tear::kGarbage, 3);
   CheckRecovery(&fs, submitted, acked, "after a failed preparation");
+}
+
+// A failed write or sync of a frame: the log file is abandoned (never written or synced
+// again; its earlier frames stay), the epoch is rewritten from memory into a new file, and the
+// next epochs start a new log file. After power loss, whatever the tear, everything
+// acknowledged is there and nothing else.
+TEST(WalLog, AFailedFrameAbandonsTheLogFileAndTheEpochIsRewritten) {
+  for (FaultInjectingFileSystem::Op op : {FaultInjectingFileSystem::Op::kWrite, FaultInjectingFileSystem::Op::kSync}) {
+    for (Tear tear : {Tear::kDrop, Tear::kGarbage, Tear::kZeroFill, Tear::kCutShort}) {
+      FaultInjectingFileSystem fs;
+      fs.MakeDir("/db");
+      WalOptions o = InlineLogByHand(&fs);
+      o.max_write_attempts = 2;
+      std::shared_ptr<Wal> wal;
+      ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
+      std::map<uint64_t, Commit> submitted;
+      std::set<uint64_t> acked;
+      // Epoch 0: a new file (nothing prepared yet); 1: starts a log file; 2: its second frame,
+      // whose write or sync fails; 3, 4: a new log file.
+      CommitEachByHand(wal.get(), Commit{0, {1, 2}, 100}, 5, 3,
+                       [&] { fs.FailNth(op, 1, EIO); }, &submitted, &acked);
+      WalStats s = wal->Stats();
+      EXPECT_EQ(s.write_failures, 1u);
+      EXPECT_EQ(s.prepared_publishes, 3u);  // frames of epochs 1, 3, 4
+      EXPECT_EQ(s.segments_written, 5u);
+      ASSERT_TRUE(wal->Close().ok());
+      std::vector<SegmentEntry> raw;
+      ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &raw).ok());
+      ASSERT_EQ(raw.size(), 4u);  // epoch 0, the abandoned log (1, 2?), epoch 2 anew, the new log (3, 4)
+      EXPECT_EQ(raw[2].epoch, raw[1].epoch + 1);
+      fs.PowerLoss(tear, 11);
+      CheckRecovery(&fs, submitted, acked, "after a failed frame");
+      ReopenAndContinue(&fs, &submitted, acked, "after a failed frame");
+    }
+  }
+}
+
+// Frames fill a log file slot by slot; the next epoch that does not fit starts a new one. A
+// reopened WAL never writes into an existing log file: it starts a new one after its last frame.
+TEST(WalLog, EpochsFillLogFilesInTurnAndAReopenStartsANewOne) {
+  FaultInjectingFileSystem fs;
+  fs.MakeDir("/db");
+  std::map<uint64_t, Commit> submitted;
+  std::set<uint64_t> acked;
+  {
+    std::shared_ptr<Wal> wal;
+    ASSERT_TRUE(Wal::Open(kDb, InlineLogByHand(&fs), &wal).ok());
+    CommitEachByHand(wal.get(), Commit{0, {1}, 64}, 10, 0, [] {}, &submitted, &acked);
+    EXPECT_EQ(wal->Stats().prepared_publishes, 9u);
+    ASSERT_TRUE(wal->Close().ok());
+  }
+  std::vector<SegmentEntry> raw;
+  ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &raw).ok());
+  // Epoch 0 alone, then 4 frames per log file: 1-4, 5-8, 9.
+  ASSERT_EQ(raw.size(), 4u);
+  EXPECT_EQ(raw[1].epoch, 1u);
+  EXPECT_EQ(raw[2].epoch, 5u);
+  EXPECT_EQ(raw[3].epoch, 9u);
+  // Close cut the last log file after its one frame; the full ones keep their size.
+  std::string bytes;
+  ASSERT_TRUE(fs.GetFile(raw[3].path, &bytes));
+  EXPECT_EQ(bytes.size(), kLogFrameAlign);
+  ASSERT_TRUE(fs.GetFile(raw[2].path, &bytes));
+  EXPECT_EQ(bytes.size(), kSmallLogFile);
+  std::optional<uint64_t> max;
+  ASSERT_TRUE(MaxDurableEpoch(&fs, kDb, &max).ok());
+  EXPECT_EQ(max.value_or(0), 9u);
+  fs.PowerLoss(Tear::kGarbage, 5);
+  CheckRecovery(&fs, submitted, acked, "after filling log files");
+  ReopenAndContinue(&fs, &submitted, acked, "after filling log files");
+  std::vector<SegmentEntry> after;
+  ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &after).ok());
+  EXPECT_EQ(after.size(), raw.size() + 1) << "the reopened WAL wrote into an existing log file";
 }
 
 }  // namespace
