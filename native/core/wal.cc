@@ -592,8 +592,15 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
     log_off_ = AlignFrame(log_off_ + bytes.size());
     return Status::OK();
   }
-  if (bytes.size() > capacity) return Status::NotFound("frame larger than a log file");
-  CloseLogFile();  // full (or none yet): the next frame starts a new file
+  // Whatever happens below, this epoch does not go into the current file: it is finished. (A
+  // frame written into it after an epoch published elsewhere would follow a later file, and
+  // recovery treats such frames as superseded attempts.)
+  CloseLogFile();
+  // Epochs this big amortize a new file's metadata cost themselves, and zero-filling ahead for
+  // them would double the bytes written: they go through a file of their own.
+  if (bytes.size() > std::min<uint64_t>(capacity, kMaxPreparedSegmentBytes)) {
+    return Status::NotFound("frame too large for a log file");
+  }
   std::string temp;
   {
     std::lock_guard<std::mutex> g(prep_mu_);

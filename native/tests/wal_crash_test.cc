@@ -440,5 +440,37 @@ TEST(WalLog, EpochsFillLogFilesInTurnAndAReopenStartsANewOne) {
   EXPECT_EQ(after.size(), raw.size() + 1) << "the reopened WAL wrote into an existing log file";
 }
 
+// An epoch published outside the current log file (too big for a frame, here) ends that file:
+// the next epoch starts a new one. Appending to the old file after it would put a frame after
+// a later file, where recovery rightly treats it as superseded.
+TEST(WalLog, AnEpochPublishedElsewhereEndsTheCurrentLogFile) {
+  FaultInjectingFileSystem fs;
+  fs.MakeDir("/db");
+  std::shared_ptr<Wal> wal;
+  ASSERT_TRUE(Wal::Open(kDb, InlineLogByHand(&fs), &wal).ok());
+  std::map<uint64_t, Commit> submitted;
+  std::set<uint64_t> acked;
+  CommitEachByHand(wal.get(), Commit{0, {1}, 64}, 3, 0, [] {}, &submitted, &acked);
+  // Larger than a whole (16 KiB) log file: published as a file of its own.
+  std::map<uint64_t, Commit> big;
+  std::set<uint64_t> big_acked;
+  Commit c{4, {1, 2, 3, 4, 5}, 4000};
+  submitted[4] = c;
+  uint64_t e;
+  ASSERT_TRUE(SubmitCommit(wal.get(), 0, c, &e).ok());
+  ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok());
+  acked.insert(4);
+  for (uint64_t txn = 5; txn <= 6; ++txn) {
+    Commit small{txn, {1}, 64};
+    submitted[txn] = small;
+    ASSERT_TRUE(SubmitCommit(wal.get(), 0, small, &e).ok());
+    ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok());
+    acked.insert(txn);
+  }
+  ASSERT_TRUE(wal->Close().ok());
+  fs.PowerLoss(Tear::kGarbage, 9);
+  CheckRecovery(&fs, submitted, acked, "after an epoch published outside the log file");
+}
+
 }  // namespace
 }  // namespace pwal
