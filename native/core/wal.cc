@@ -609,7 +609,15 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
       prep_log_temps_.pop_back();
     }
   }
-  if (prep_background_) prep_cv_.notify_one();
+  // The preparer makes the next log file once this one is named, not before: zero-filling it
+  // while the directory sync below runs would make that sync (a journal commit, which in
+  // ordered mode first writes the new file's freshly allocated blocks) wait for all of it.
+  struct WakePreparer {
+    Wal* wal;
+    ~WakePreparer() {
+      if (wal->prep_background_) wal->prep_cv_.notify_one();
+    }
+  } wake{this};
   if (temp.empty()) return Status::NotFound("no log file prepared");
   // A new log file: its first frame is written and synced under the temporary name, then the
   // file is named after that frame's epoch and the directory synced, so a named log file
