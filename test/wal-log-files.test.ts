@@ -8,6 +8,7 @@ import * as path from 'node:path';
 
 import {
   ParallelWal,
+  type ParallelWalCoordinator,
   iterateSegmentRecords,
   listSegments,
   maxDurableEpoch,
@@ -28,7 +29,7 @@ function pwal(...args: string[]): { code: number | null; out: string } {
 afterAll(removeTmpDirs);
 
 /** Waits (by polling the WAL's own counter) until the preparer has made a log file. */
-async function logFileReady(wal: ParallelWal, made: number): Promise<void> {
+async function logFileReady(wal: ParallelWalCoordinator, made: number): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (wal.stats().preparedFiles < made) {
     if (Date.now() > deadline) throw new Error('no log file was prepared within 20 s');
@@ -37,7 +38,7 @@ async function logFileReady(wal: ParallelWal, made: number): Promise<void> {
 }
 
 /** Commits txns first..last one at a time (one epoch each); returns their ids. */
-async function commitEach(wal: ParallelWal, first: number, last: number): Promise<number[]> {
+async function commitEach(wal: ParallelWalCoordinator, first: number, last: number): Promise<number[]> {
   const ids: number[] = [];
   for (let t = first; t <= last; t++) {
     await wal.commit(oneFrame(t, t));

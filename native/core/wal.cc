@@ -566,10 +566,10 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
   *tried = false;
   SegmentWriteOptions o = options;
   o.frame = true;
-  std::string bytes;
+  SegmentBytes bytes;  // a recycled buffer: no zero-filling, no allocation once warm
   CommitCertificate cert;
   PWAL_RETURN_IF_ERROR(EncodeSegment(batch, o, &bytes, &cert));
-  const uint8_t* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  const uint8_t* data = bytes.data();
   const SyncMode mode = PreparedFileSyncMode(options.fsync_policy);
   const uint64_t capacity = options_.log_file_bytes;
   if (log_file_ && log_off_ + bytes.size() <= capacity) {
