@@ -338,6 +338,23 @@ function recoveryResult(r: NativeRecovery["result"]): SegmentRecoveryResult {
   };
 }
 
+/**
+ * The frames of a log file that count, and the damage that still matters, given the first epoch
+ * of the next file on disk (null: it is the newest): frames of an epoch that file starts at were
+ * a failed attempt rewritten there, and with them goes whatever damage followed them
+ * (docs/durability.md, "Log files"). Shared by the record iterator and `pwal verify`.
+ * @internal
+ */
+export function liveFrames<F extends { header: { epoch: bigint } }, D>(
+  frames: F[],
+  damage: D | null,
+  nextEpoch: bigint | null,
+): { frames: F[]; damage: D | null } {
+  if (nextEpoch === null) return { frames, damage };
+  const kept = frames.filter((f) => f.header.epoch < nextEpoch);
+  return kept.length < frames.length ? { frames: kept, damage: null } : { frames, damage };
+}
+
 function contents(raw: NativeSegmentContents): SegmentContents {
   const h = raw.header;
   const out: SegmentContents = {
@@ -751,17 +768,7 @@ export async function* iterateSegmentRecords(
       continue;
     }
     // A log file: its frames (chained by the addon), the same rules as recoverSegments.
-    let frames = raw!.frames;
-    let damage = raw!.damage ?? null;
-    // Frames of an epoch that the next file starts at were a failed attempt, rewritten there.
-    if (i + 1 < segments.length) {
-      const next = segments[i + 1].epoch;
-      const kept = frames.filter((f) => f.header.epoch < next);
-      if (kept.length < frames.length) {
-        frames = kept;
-        damage = null;
-      }
-    }
+    const { frames, damage } = liveFrames(raw!.frames, raw!.damage ?? null, i + 1 < segments.length ? segments[i + 1].epoch : null);
     const all = unpackRecords(raw!.records);
     raw = undefined;
     let at = 0;

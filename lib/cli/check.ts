@@ -3,7 +3,7 @@
 // stop at the first bad one.
 import * as fs from 'node:fs';
 
-import { readSegment, type SegmentContents } from '../segments';
+import { liveFrames, readSegment, type SegmentContents } from '../segments';
 import { SegmentHeader, SEGMENT_HEADER_SIZE } from '../segment-header';
 import type { ParallelWalCommitCertificate, SegmentEntry } from '../segment-types';
 import { CliError, EXIT } from './errors';
@@ -120,16 +120,9 @@ export async function* checkSegments(target: Target): AsyncGenerator<{ report: S
     let last = h.epoch;
     let damage = contents.damage ?? null;
     if (contents.frames) {
-      let frames = contents.frames;
-      if (!single && i + 1 < segments.length) {
-        const next = segments[i + 1].epoch;
-        const kept = frames.filter((f) => f.header.epoch < next);
-        if (kept.length < frames.length) {
-          frames = kept;
-          damage = null;
-        }
-      }
-      last = frames[frames.length - 1].header.epoch;
+      const live = liveFrames(contents.frames, damage, !single && i + 1 < segments.length ? segments[i + 1].epoch : null);
+      damage = live.damage;
+      last = live.frames[live.frames.length - 1].header.epoch;
     }
     if (nameEpoch !== null && h.epoch !== nameEpoch) {
       report.status = 'corrupt';

@@ -572,7 +572,11 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
   const uint8_t* data = bytes.data();
   const SyncMode mode = PreparedFileSyncMode(options.fsync_policy);
   const uint64_t capacity = options_.log_file_bytes;
-  if (log_file_ && log_off_ + bytes.size() <= capacity) {
+  // Epochs this big amortize a new file's metadata cost themselves, and zero-filling ahead for
+  // them would double the bytes written: they go through a file of their own (which ends the
+  // current log file, below).
+  const bool fits = bytes.size() <= std::min<uint64_t>(capacity, kMaxPreparedSegmentBytes);
+  if (fits && log_file_ && log_off_ + bytes.size() <= capacity) {
     // The common case: the next slot of the current file, already zero and durable; no size
     // change, no new inode, no name: one write and one data sync.
     *tried = true;
@@ -596,11 +600,7 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
   // frame written into it after an epoch published elsewhere would follow a later file, and
   // recovery treats such frames as superseded attempts.)
   CloseLogFile();
-  // Epochs this big amortize a new file's metadata cost themselves, and zero-filling ahead for
-  // them would double the bytes written: they go through a file of their own.
-  if (bytes.size() > std::min<uint64_t>(capacity, kMaxPreparedSegmentBytes)) {
-    return Status::NotFound("frame too large for a log file");
-  }
+  if (!fits) return Status::NotFound("frame too large for a log file");
   std::string temp;
   {
     std::lock_guard<std::mutex> g(prep_mu_);

@@ -452,8 +452,6 @@ TEST(WalLog, AnEpochPublishedElsewhereEndsTheCurrentLogFile) {
   std::set<uint64_t> acked;
   CommitEachByHand(wal.get(), Commit{0, {1}, 64}, 3, 0, [] {}, &submitted, &acked);
   // Larger than a whole (16 KiB) log file: published as a file of its own.
-  std::map<uint64_t, Commit> big;
-  std::set<uint64_t> big_acked;
   Commit c{4, {1, 2, 3, 4, 5}, 4000};
   submitted[4] = c;
   uint64_t e;
