@@ -83,6 +83,6 @@ export type {
   WaitOptions,
 } from './wal';
 export { DEFAULT_WAL_OPTIONS, resolveWalOptions } from './options';
-export type { FaultInjection, FlushPolicy, FormatVersion, OverflowPolicy, ParallelWalOptions, ResolvedWalOptions } from './options';
+export type { FaultInjection, FlushPolicy, FormatVersion, LogFileFill, OverflowPolicy, ParallelWalOptions, ResolvedWalOptions } from './options';
 export { WalError, isWalError } from './errors';
 export type { WalErrorCode } from './errors';

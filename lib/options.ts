@@ -10,6 +10,8 @@ export type FlushPolicy = 'adaptive' | 'ticker';
 export type FsyncPolicy = 'full' | 'normal' | 'off';
 /** Segment format written: 1 is the seed's layout, 2 checksums every byte and adds a certificate. */
 export type FormatVersion = 1 | 2;
+/** How log files get their blocks: see {@link ParallelWalOptions.logFileFill}. */
+export type LogFileFill = 'auto' | 'always' | 'never';
 
 /**
  * Test-only fault injection through the core's FailingFileSystem. Not part of the public API:
@@ -71,6 +73,15 @@ export interface ParallelWalOptions {
    */
   logFileBytes?: number;
   /**
+   * How log files get their blocks. `'always'`: zero-filled and synced ahead by a background
+   * thread, so a frame's data sync has no size to update (cheapest for small epochs, but the
+   * disk writes every byte twice). `'never'`: grown by appending, each frame's sync also making
+   * the new size durable (cheapest when the disk is busy with large epochs). `'auto'` follows
+   * the recent frame size: zero-filled while frames average under 32 KiB, appended from 64 KiB.
+   * Either way a log file holds the same frames (docs/format.md). @default 'auto'
+   */
+  logFileFill?: LogFileFill;
+  /**
    * The control surface: operating mode, lanes, batch limit, flush delay bound, shadow-compare
    * sampling (see docs/control.md). Only the first open of a path in the process decides it;
    * change the mode at run time with `setMode`. To let the environment decide, pass
@@ -97,6 +108,7 @@ export interface ResolvedWalOptions {
   formatVersion: FormatVersion;
   preparedSegments: boolean;
   logFileBytes: number;
+  logFileFill: LogFileFill;
   control: ParallelWalControlSurface;
   traceQueueCapacity: number;
   faultInjection?: Required<FaultInjection>;
@@ -114,6 +126,7 @@ export const DEFAULT_WAL_OPTIONS: Readonly<ResolvedWalOptions> = Object.freeze({
   formatVersion: 2,
   preparedSegments: true,
   logFileBytes: 64 * 1024 * 1024,
+  logFileFill: 'auto',
   control: Object.freeze(defaultParallelWalControlSurface()),
   traceQueueCapacity: 4096,
 });
@@ -129,6 +142,7 @@ const KNOWN_KEYS = new Set([
   'formatVersion',
   'preparedSegments',
   'logFileBytes',
+  'logFileFill',
   'control',
   '__faultInjection',
   '__traceQueueCapacity',
@@ -222,6 +236,7 @@ export function resolveWalOptions(options: unknown): ResolvedWalOptions {
       if (v % 4096 !== 0) throw argRangeError('options.logFileBytes', 'a multiple of 4096 (0: off)', v);
       return v;
     })(),
+    logFileFill: oneOf('options.logFileFill', o.logFileFill, ['auto', 'always', 'never'], d.logFileFill),
     control: validateControlSurface(o.control),
     traceQueueCapacity: int('options.__traceQueueCapacity', o.__traceQueueCapacity, 1, 1 << 20, d.traceQueueCapacity),
   };

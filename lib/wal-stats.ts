@@ -55,6 +55,10 @@ export interface ParallelWalStats {
   preparedFiles: number;
   /** Epochs published in place: as frames of a log file, or into a prepared segment file (the rest went through new files). */
   preparedPublishes: number;
+  /** Log files started in a zero-filled file made ahead (see `logFileFill`). */
+  logFilesFilled: number;
+  /** Log files started empty and grown by appending frames (see `logFileFill`). */
+  logFilesAppended: number;
   /** Open WAL handles of the calling environment (diagnostics). */
   envOpenHandles?: number;
   /** Fallback events by reason (entries of the conservative fallback, per-batch lane overflows, ...). */
@@ -103,6 +107,8 @@ export function toParallelWalStats(s: NativeWalStats): ParallelWalStats {
     eventsDelivered: num(s.eventsDelivered),
     preparedFiles: num(s.preparedFiles),
     preparedPublishes: num(s.preparedPublishes),
+    logFilesFilled: num(s.logFilesFilled),
+    logFilesAppended: num(s.logFilesAppended),
     fallbacks,
     shadowCompare: { clean: num(s.shadowClean), diverged: num(s.shadowDiverged) },
     mode: (s.mode as ParallelWalOperatingMode) ?? 'auto',

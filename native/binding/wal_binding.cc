@@ -139,6 +139,17 @@ bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
     }
     out->log_file_bytes = static_cast<uint64_t>(v);
   }
+  const std::string fill = StrProp(o, "logFileFill", "auto");
+  if (fill == "auto") {
+    out->log_fill = LogFill::kAuto;
+  } else if (fill == "always") {
+    out->log_fill = LogFill::kAlways;
+  } else if (fill == "never") {
+    out->log_fill = LogFill::kNever;
+  } else {
+    ThrowArgRange(env, "options.logFileFill", "must be 'auto', 'always' or 'never'");
+    return false;
+  }
   Napi::Value start = o.Get("startFlusher");
   out->start_flusher = start.IsBoolean() ? start.As<Napi::Boolean>().Value() : false;
   Napi::Value control = o.Get("control");
@@ -585,6 +596,8 @@ Napi::Value NativeWal::Stats(const Napi::CallbackInfo& info) {
   set("eventsDelivered", s.events_delivered);
   set("preparedFiles", s.prepared_files);
   set("preparedPublishes", s.prepared_publishes);
+  set("logFilesFilled", s.log_files_filled);
+  set("logFilesAppended", s.log_files_appended);
   if (wal_env_ != nullptr) set("envOpenHandles", wal_env_->open_handles);
   // Control surface.
   o.Set("mode", Napi::String::New(env, WalModeName(static_cast<WalMode>(s.mode))));

@@ -257,6 +257,10 @@ Status IsUnwrittenSegmentFile(FileSystem* fs, const std::string& path, bool* unw
 // after NamePreparedSegment.
 Status CreatePreparedTemps(FileSystem* fs, const std::string& db_path, uint64_t size, SyncMode mode,
                            size_t count, std::vector<std::string>* temp_paths);
+// Creates an empty pool temporary (not synced: whoever writes it syncs it) and opens it for
+// writing. *path is empty on failure. A crash leaves it to RemovePreparedTemps like the others.
+Status CreateEmptyPoolTemp(FileSystem* fs, const std::string& db_path, std::string* path,
+                           std::unique_ptr<WritableFile>* file);
 // Renames a synced prepared temporary to the final name of `epoch` (never replacing). The name
 // is durable after the next SyncDir of the segment directory.
 Status NamePreparedSegment(FileSystem* fs, const std::string& temp_path, const std::string& db_path,

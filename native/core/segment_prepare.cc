@@ -30,11 +30,17 @@ std::string PoolPrefix(const std::string& db_path) {
   return SegmentPath(db_path, 0) + kSegmentTempInfix + kPreparedTempTag;
 }
 
+std::atomic<uint64_t> pool_counter{0};
+
+std::string NewPoolTempPath(const std::string& db_path) {
+  return PoolPrefix(db_path) + std::to_string(static_cast<long long>(::getpid())) + "-" +
+         std::to_string(pool_counter.fetch_add(1, std::memory_order_relaxed));
+}
+
 }  // namespace
 
 Status CreatePreparedTemps(FileSystem* fs, const std::string& db_path, uint64_t size, SyncMode mode,
                            size_t count, std::vector<std::string>* temp_paths) {
-  static std::atomic<uint64_t> counter{0};
   static const std::string kZeros(64 * 1024, '\0');
   temp_paths->clear();
   // All files are created and filled first, then synced: the file system can then commit their
@@ -43,8 +49,7 @@ Status CreatePreparedTemps(FileSystem* fs, const std::string& db_path, uint64_t 
   std::vector<std::string> paths;
   Status st;
   for (size_t i = 0; i < count && st.ok(); ++i) {
-    std::string path = PoolPrefix(db_path) + std::to_string(static_cast<long long>(::getpid())) +
-                       "-" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+    std::string path = NewPoolTempPath(db_path);
     std::unique_ptr<WritableFile> file;
     st = fs->NewWritableFile(path, &file).WithContext("preparing segment file " + path);
     if (!st.ok()) break;
@@ -74,6 +79,14 @@ Status CreatePreparedTemps(FileSystem* fs, const std::string& db_path, uint64_t 
   }
   *temp_paths = std::move(paths);
   return Status::OK();
+}
+
+Status CreateEmptyPoolTemp(FileSystem* fs, const std::string& db_path, std::string* path,
+                           std::unique_ptr<WritableFile>* file) {
+  *path = NewPoolTempPath(db_path);
+  Status st = fs->NewWritableFile(*path, file);
+  if (!st.ok()) path->clear();
+  return st.WithContext("creating log file temporary");
 }
 
 Status NamePreparedSegment(FileSystem* fs, const std::string& temp_path, const std::string& db_path,

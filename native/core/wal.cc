@@ -256,6 +256,7 @@ Status Wal::Open(const std::string& db_path, const WalOptions& options,
                      options.log_file_bytes >= kLogFrameAlign &&
                      options.log_file_bytes % kLogFrameAlign == 0 &&
                      options.log_file_bytes <= kMaxLogFileBytes;
+    wal->fill_wanted_ = options.log_fill != LogFill::kNever;
     wal->prep_floor_ = first;
   }
   if (options.start_flusher) {
@@ -541,13 +542,27 @@ Status Wal::PublishWithRetries(const EpochBatch& batch, const SegmentWriteOption
 
 namespace {
 uint64_t AlignFrame(uint64_t x) { return (x + kLogFrameAlign - 1) / kLogFrameAlign * kLogFrameAlign; }
+// Writes a frame at `off`. Into a file grown by appends the write also covers the zeros up to
+// the next slot: they are synced with the frame, so a crash cannot leave anything but zeros
+// between two frames (the reader rejects a frame followed by non-zero padding), and the next
+// frame starts exactly at the end of the file.
+Status WriteFrameAt(WritableFile* file, uint64_t off, const uint8_t* data, size_t n, bool filled) {
+  static const uint8_t kZeros[kLogFrameAlign] = {};
+  PWAL_RETURN_IF_ERROR(file->WriteAt(off, data, n));
+  const uint64_t pad = AlignFrame(off + n) - (off + n);
+  if (filled || pad == 0) return Status::OK();
+  return file->WriteAt(off + n, kZeros, static_cast<size_t>(pad));
+}
+// LogFill::kAuto appends once the average frame reaches this size, and zero-fills again below
+// half of it (NoteFrameSize).
+constexpr uint64_t kAppendFrameBytes = 64 * 1024;
 }  // namespace
 
 void Wal::TrimLogFile() {
   // Best effort, and harmless either way: the frames are durable already and the reader stops
   // at the end of the file as at a zero slot; a crash before the sync leaves the old size, all
   // zeros after the last frame. Not done to an abandoned file (never written again).
-  if (log_file_ && log_off_ < options_.log_file_bytes) {
+  if (log_file_ && log_filled_ && log_off_ < options_.log_file_bytes) {
     Status st = log_file_->Truncate(log_off_);
     if (st.ok() && options_.fsync != FsyncPolicy::kOff) log_file_->Sync(SyncMode::kFull);
   }
@@ -559,6 +574,30 @@ void Wal::CloseLogFile() {
   log_file_.reset();
   log_path_.clear();
   log_off_ = 0;
+  log_filled_ = false;
+}
+
+void Wal::NoteFrameSize(uint64_t bytes) {
+  if (options_.log_fill != LogFill::kAuto) return;
+  // A moving average over about 16 frames, with hysteresis so a load near the threshold does
+  // not flip the choice every file. Measured on this package's bench machine
+  // (docs/performance.md, "Log files"): zero-filling wins while frames are small (one commit
+  // or a few dozen per epoch: the data sync skips the size update), appending wins once frames
+  // are large (hundreds of commits per epoch: the disk is busy, and zero-filling doubles the
+  // bytes it must write, which shows as slow syncs behind the fill's writeback).
+  frame_avg_bytes_ = frame_avg_bytes_ == 0 ? bytes : frame_avg_bytes_ - frame_avg_bytes_ / 16 + bytes / 16;
+  bool want;
+  if (frame_avg_bytes_ >= kAppendFrameBytes) {
+    want = false;
+  } else if (frame_avg_bytes_ < kAppendFrameBytes / 2) {
+    want = true;
+  } else {
+    return;
+  }
+  std::lock_guard<std::mutex> g(prep_mu_);
+  if (want == fill_wanted_) return;
+  fill_wanted_ = want;
+  if (want && prep_background_) prep_cv_.notify_one();
 }
 
 Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& options,
@@ -570,17 +609,27 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
   CommitCertificate cert;
   PWAL_RETURN_IF_ERROR(EncodeSegment(batch, o, &bytes, &cert));
   const uint8_t* data = bytes.data();
-  const SyncMode mode = PreparedFileSyncMode(options.fsync_policy);
   const uint64_t capacity = options_.log_file_bytes;
+  NoteFrameSize(bytes.size());
   // Epochs this big amortize a new file's metadata cost themselves, and zero-filling ahead for
   // them would double the bytes written: they go through a file of their own (which ends the
   // current log file, below).
   const bool fits = bytes.size() <= std::min<uint64_t>(capacity, kMaxPreparedSegmentBytes);
-  if (fits && log_file_ && log_off_ + bytes.size() <= capacity) {
-    // The common case: the next slot of the current file, already zero and durable; no size
-    // change, no new inode, no name: one write and one data sync.
+  // A file grown by appends ends early once zero-filling is wanted and a filled file is ready
+  // (the first file of a session, made before the preparer's first file, or a load that fell).
+  bool switch_to_filled = false;
+  if (log_file_ && !log_filled_) {
+    std::lock_guard<std::mutex> g(prep_mu_);
+    switch_to_filled = fill_wanted_ && !prep_log_temps_.empty();
+  }
+  if (fits && log_file_ && !switch_to_filled && log_off_ + bytes.size() <= capacity) {
+    // The common case: the next slot of the current file. Zero-filled: the slot is already on
+    // disk, no size change, no new inode, no name: one write and one data sync. Grown by
+    // appends: the write extends the file and the sync makes the new size durable with it.
     *tried = true;
-    Status st = log_file_->WriteAt(log_off_, data, bytes.size());
+    const SyncMode mode = log_filled_ ? PreparedFileSyncMode(options.fsync_policy)
+                                      : NewFileSyncMode(options.fsync_policy);
+    Status st = WriteFrameAt(log_file_.get(), log_off_, data, bytes.size(), log_filled_);
     if (st.ok() && mode != SyncMode::kNone) st = log_file_->Sync(mode);
     if (!st.ok()) {
       // Never written or synced again (fsyncgate): the frames before it are durable and stay.
@@ -618,20 +667,24 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
       if (wal->prep_background_) wal->prep_cv_.notify_one();
     }
   } wake{this};
-  if (temp.empty()) return Status::NotFound("no log file prepared");
   // A new log file: its first frame is written and synced under the temporary name, then the
   // file is named after that frame's epoch and the directory synced, so a named log file
-  // always starts with a durable frame (the ordinary publication protocol, into zeros).
+  // always starts with a durable frame (the ordinary publication protocol). Into a zero-filled
+  // temporary when one is ready (even when appending is preferred: its zeros are already
+  // paid for), else into a new empty one.
   *tried = true;
+  const bool filled = !temp.empty();
+  const SyncMode mode = filled ? PreparedFileSyncMode(options.fsync_policy)
+                               : NewFileSyncMode(options.fsync_policy);
   const std::string final_path = SegmentPath(db_path_, batch.epoch);
   const std::string context = "starting log file " + final_path;
   std::unique_ptr<WritableFile> file;
-  Status st = fs_->ReopenForOverwrite(temp, &file);
-  if (st.ok()) st = file->WriteAt(0, data, bytes.size());
+  Status st = filled ? fs_->ReopenForOverwrite(temp, &file) : CreateEmptyPoolTemp(fs_, db_path_, &temp, &file);
+  if (st.ok()) st = WriteFrameAt(file.get(), 0, data, bytes.size(), filled);
   if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
   if (!st.ok()) {
     if (file) file->Close();
-    fs_->DeleteFile(temp);
+    if (!temp.empty()) fs_->DeleteFile(temp);
     return st.WithContext(context);
   }
   st = fs_->RenameNoReplace(temp, final_path);
@@ -652,6 +705,11 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
   log_file_ = std::move(file);
   log_path_ = final_path;
   log_off_ = AlignFrame(bytes.size());
+  log_filled_ = filled;
+  {
+    std::lock_guard<std::mutex> g(stats_mu_);
+    ++(filled ? stats_.log_files_filled : stats_.log_files_appended);
+  }
   result->bytes_written = bytes.size();
   result->path = final_path;
   result->frame = true;
@@ -720,7 +778,7 @@ void Wal::NoteSegmentSize(uint64_t bytes) {
 bool Wal::PrepareWanted() const {
   if (prep_failed_ || prep_stop_) return false;
   // Log mode: one log file ready beyond the one being written; nothing named ahead.
-  if (log_mode_) return prep_log_temps_.empty();
+  if (log_mode_) return prep_log_temps_.empty() && fill_wanted_;
   if (prep_size_ == 0) return false;
   const size_t ahead = PrepareAhead();
   // Names are refilled only once half of them are used: naming one file per epoch would cost a

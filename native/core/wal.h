@@ -67,6 +67,14 @@ enum class PrepareMode {
   kBackground,  // a preparer thread (started and stopped with the flusher) keeps files ready
 };
 
+// How log files get their blocks (WalOptions::log_fill).
+enum class LogFill {
+  kAuto,    // zero-filled while frames are small, grown by appends while they are large
+  kAlways,  // always zero-filled by the preparer (an epoch waits for none: without one ready
+            // the next log file is grown by appends)
+  kNever,   // always grown by appends
+};
+
 struct WalOptions {
   size_t slot_count = kDefaultSlotCount;                   // 1..65535
   size_t buffer_capacity_bytes = kDefaultBufferCapacity;   // per slot lane (48 B + images/record)
@@ -92,6 +100,11 @@ struct WalOptions {
   // into a preallocated log file of this many bytes (a multiple of kLogFrameAlign), one
   // positioned write + one data sync each, instead of one prepared file per epoch. 0: off.
   uint64_t log_file_bytes = 64u << 20;
+  // Whether log files are zero-filled ahead (a frame is then a write + a data sync into blocks
+  // already on disk) or grown by appending (each frame's sync also makes the new size durable).
+  // Zero-filling makes small frames cheaper but writes every byte twice, which under a heavy
+  // load costs more than it saves. kAuto follows the recent frame size (wal.cc, FillWanted).
+  LogFill log_fill = LogFill::kAuto;
   WalControlOptions control;         // mode, lanes, batch limit, shadow sampling (wal_control.h)
 };
 
@@ -167,6 +180,8 @@ struct WalStats {
   uint64_t events_delivered = 0;
   uint64_t prepared_files = 0;      // prepared files created (zeros synced; per-epoch files named, log files pooled)
   uint64_t prepared_publishes = 0;  // epochs published in place: into a prepared file, or as a frame of a log file
+  uint64_t log_files_filled = 0;    // log files started in a zero-filled temporary
+  uint64_t log_files_appended = 0;  // log files started empty and grown by appending frames
   // Recent publish latencies in nanoseconds (newest last, at most 256).
   std::vector<uint64_t> write_latency_ns;
   std::vector<uint64_t> epoch_records;  // records per recent non-empty epoch (at most 256)
@@ -334,6 +349,9 @@ class Wal {
   // for good. Caller holds flush_gate_.
   Status WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& options,
                        SegmentWriteResult* result, bool* tried);
+  // kAuto: updates the moving average of frame sizes and, when it crosses a threshold, whether
+  // the preparer zero-fills the next log file. Flusher (flush_gate_ holder) only.
+  void NoteFrameSize(uint64_t bytes);
   void CloseLogFile();  // flush_gate_ held (or the flusher stopped): the file stays on disk
   // Close: the current log file is cut after its last frame (its unused zeros go) and synced.
   void TrimLogFile();
@@ -432,6 +450,7 @@ class Wal {
   bool prep_failed_ = false;                            // an I/O error: preparation stops
   bool log_mode_ = false;                               // set at Open, then constant
   std::vector<std::string> prep_log_temps_;             // synced zero-filled log temporaries
+  bool fill_wanted_ = true;                             // the preparer zero-fills log files
   bool prep_stop_ = false;
   std::thread prep_thread_;
 
@@ -439,6 +458,8 @@ class Wal {
   std::unique_ptr<WritableFile> log_file_;
   std::string log_path_;
   uint64_t log_off_ = 0;  // next free slot
+  bool log_filled_ = false;      // the current log file is zero-filled (else grown by appends)
+  uint64_t frame_avg_bytes_ = 0;  // moving average of frame sizes (log_fill kAuto)
 
   // Stats (beyond the coordinator's counters).
   mutable std::mutex stats_mu_;

@@ -117,8 +117,9 @@ struct RunResult {
 // With prepared files (inline, so every I/O step is deterministic) it also seals two empty
 // epochs, whose prepared files become orphans, and grows the segments past the prepared size.
 // How a crash-test WAL publishes: new files only, a prepared file per epoch, or frames in log
-// files (small ones, 4 slots, so that the workload fills several).
-enum class Publish { kNewFiles, kPreparedFiles, kLogFiles };
+// files (small ones, 4 slots, so that the workload fills several): zero-filled ahead when ready
+// (LogFill::kAuto with small frames), or always grown by appends.
+enum class Publish { kNewFiles, kPreparedFiles, kLogFiles, kAppendedLogFiles };
 constexpr uint64_t kSmallLogFile = 4 * kLogFrameAlign;
 
 RunResult RunDeterministic(FaultInjectingFileSystem* fs, Publish publish = Publish::kNewFiles,
@@ -133,7 +134,9 @@ RunResult RunDeterministic(FaultInjectingFileSystem* fs, Publish publish = Publi
   const PrepareMode prepare = publish == Publish::kNewFiles ? PrepareMode::kOff : PrepareMode::kInline;
   o.prepare = prepare;
   o.prepare_ahead = 2;
-  o.log_file_bytes = publish == Publish::kLogFiles ? kSmallLogFile : 0;
+  const bool log_files = publish == Publish::kLogFiles || publish == Publish::kAppendedLogFiles;
+  o.log_file_bytes = log_files ? kSmallLogFile : 0;
+  o.log_fill = publish == Publish::kAppendedLogFiles ? LogFill::kNever : LogFill::kAuto;
   std::shared_ptr<Wal> wal;
   if (!Wal::Open(kDb, o, &wal).ok()) return out;
   const bool prepared = prepare != PrepareMode::kOff;
@@ -172,13 +175,21 @@ TEST_P(WalCrashEveryStep, DeterministicWorkload) {
     ASSERT_EQ(r.acked.size(), r.submitted.size()) << "the workload must succeed without faults";
     total_steps = fs.steps();
     CheckRecovery(&fs, r.submitted, r.acked, "no crash");
-    if (prepare == Publish::kLogFiles) {
-      // Epoch 0 goes to a new file (nothing prepared yet); the rest are frames, in more than
-      // one log file (the 3000-byte images of epoch 3 fill one). Close left no temporaries.
-      EXPECT_GE(stats.prepared_publishes, 4u);
+    if (prepare == Publish::kLogFiles || prepare == Publish::kAppendedLogFiles) {
+      // Every epoch is a frame, in more than one log file (the 3000-byte images of epoch 3 fill
+      // one). Epoch 0's log file is grown by appends (nothing is zero-filled yet); with
+      // kAppendedLogFiles every one is. Close left no temporaries.
+      EXPECT_GE(stats.prepared_publishes, 5u);
+      EXPECT_GE(stats.log_files_appended, 1u);
+      if (prepare == Publish::kAppendedLogFiles) {
+        EXPECT_EQ(stats.log_files_filled, 0u);
+        EXPECT_EQ(stats.prepared_files, 0u);
+      } else {
+        EXPECT_GE(stats.log_files_filled, 1u);
+      }
       std::vector<SegmentEntry> raw;
       ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &raw).ok());
-      EXPECT_GE(raw.size(), 3u);
+      EXPECT_GE(raw.size(), 2u);
       EXPECT_LT(raw.size(), 5u);
       for (const std::string& name : fs.Names("/db")) EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
     } else if (prepare == Publish::kPreparedFiles) {
@@ -223,7 +234,7 @@ TEST_P(WalCrashEveryStep, DeterministicWorkload) {
 
 INSTANTIATE_TEST_SUITE_P(WalCrash, WalCrashEveryStep,
                          ::testing::Values(Publish::kNewFiles, Publish::kPreparedFiles,
-                                           Publish::kLogFiles));
+                                           Publish::kLogFiles, Publish::kAppendedLogFiles));
 
 // Concurrent producers with the running adaptive flusher; the crash lands at a random step.
 TEST(WalCrash, RandomCrashesUnderConcurrentCommits) {
@@ -234,9 +245,11 @@ TEST(WalCrash, RandomCrashesUnderConcurrentCommits) {
     fs.CrashAtStep(1 + rng() % 60);
     WalOptions o;
     // Odd rounds: a background preparer thread races the flusher, making small log files
-    // (rounds 1, 5, ...) or a prepared file per epoch (rounds 3, 7, ...).
+    // (rounds 1, 5, ...; grown by appends only in rounds 5, 13, ...) or a prepared file per
+    // epoch (rounds 3, 7, ...).
     o.prepare = round % 2 == 1 ? PrepareMode::kBackground : PrepareMode::kOff;
     o.log_file_bytes = round % 4 == 1 ? kSmallLogFile : 0;
+    o.log_fill = round % 8 == 5 ? LogFill::kNever : LogFill::kAuto;
     o.slot_count = 3;
     o.fs = &fs;
     o.fsync = FsyncPolicy::kFull;
@@ -382,13 +395,16 @@ TEST(WalLog, AFailedFrameAbandonsTheLogFileAndTheEpochIsRewritten) {
       ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
       std::map<uint64_t, Commit> submitted;
       std::set<uint64_t> acked;
-      // Epoch 0: a new file (nothing prepared yet); 1: starts a log file; 2: its second frame,
-      // whose write or sync fails; 3, 4: a new log file.
+      // Epoch 0: a log file grown by appends (nothing zero-filled yet); 1: starts a zero-filled
+      // log file (ready now); 2: its second frame, whose write or sync fails; 3, 4: a new log
+      // file.
       CommitEachByHand(wal.get(), Commit{0, {1, 2}, 100}, 5, 3,
                        [&] { fs.FailNth(op, 1, EIO); }, &submitted, &acked);
       WalStats s = wal->Stats();
       EXPECT_EQ(s.write_failures, 1u);
-      EXPECT_EQ(s.prepared_publishes, 3u);  // frames of epochs 1, 3, 4
+      EXPECT_EQ(s.prepared_publishes, 4u);  // frames of epochs 0, 1, 3, 4
+      EXPECT_EQ(s.log_files_appended, 1u);
+      EXPECT_EQ(s.log_files_filled, 2u);
       EXPECT_EQ(s.segments_written, 5u);
       ASSERT_TRUE(wal->Close().ok());
       std::vector<SegmentEntry> raw;
@@ -413,18 +429,21 @@ TEST(WalLog, EpochsFillLogFilesInTurnAndAReopenStartsANewOne) {
     std::shared_ptr<Wal> wal;
     ASSERT_TRUE(Wal::Open(kDb, InlineLogByHand(&fs), &wal).ok());
     CommitEachByHand(wal.get(), Commit{0, {1}, 64}, 10, 0, [] {}, &submitted, &acked);
-    EXPECT_EQ(wal->Stats().prepared_publishes, 9u);
+    EXPECT_EQ(wal->Stats().prepared_publishes, 10u);
     ASSERT_TRUE(wal->Close().ok());
   }
   std::vector<SegmentEntry> raw;
   ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &raw).ok());
-  // Epoch 0 alone, then 4 frames per log file: 1-4, 5-8, 9.
+  // Epoch 0 alone in a log file grown by appends (the first zero-filled one is made after it
+  // and taken at once), then 4 frames per zero-filled log file: 1-4, 5-8, 9.
   ASSERT_EQ(raw.size(), 4u);
   EXPECT_EQ(raw[1].epoch, 1u);
   EXPECT_EQ(raw[2].epoch, 5u);
   EXPECT_EQ(raw[3].epoch, 9u);
   // Close cut the last log file after its one frame; the full ones keep their size.
   std::string bytes;
+  ASSERT_TRUE(fs.GetFile(raw[0].path, &bytes));
+  EXPECT_EQ(bytes.size(), kLogFrameAlign) << "a log file grown by appends ends at its last slot";
   ASSERT_TRUE(fs.GetFile(raw[3].path, &bytes));
   EXPECT_EQ(bytes.size(), kLogFrameAlign);
   ASSERT_TRUE(fs.GetFile(raw[2].path, &bytes));
@@ -468,6 +487,97 @@ TEST(WalLog, AnEpochPublishedElsewhereEndsTheCurrentLogFile) {
   ASSERT_TRUE(wal->Close().ok());
   fs.PowerLoss(Tear::kGarbage, 9);
   CheckRecovery(&fs, submitted, acked, "after an epoch published outside the log file");
+}
+
+// Commits one epoch of `c` (flushed by hand) and records it as submitted and acknowledged.
+void CommitEpoch(Wal* wal, const Commit& c, std::map<uint64_t, Commit>* submitted,
+                 std::set<uint64_t>* acked) {
+  (*submitted)[c.txn] = c;
+  uint64_t e;
+  ASSERT_TRUE(SubmitCommit(wal, 0, c, &e).ok());
+  ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok());
+  acked->insert(c.txn);
+}
+
+// LogFill::kAuto: large frames (a busy disk) grow log files by appending, with no zero-fill
+// ahead; once frames are small again a zero-filled file is made and the next frame moves
+// into it at once, ending the appended file early.
+TEST(WalLog, AutoFillAppendsLargeFramesAndZeroFillsAgainForSmallOnes) {
+  FaultInjectingFileSystem fs;
+  fs.MakeDir("/db");
+  WalOptions o = InlineLogByHand(&fs);
+  o.log_file_bytes = 512 * 1024;
+  std::shared_ptr<Wal> wal;
+  ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
+  std::map<uint64_t, Commit> submitted;
+  std::set<uint64_t> acked;
+  uint64_t txn = 1;
+  // 8 epochs of ~80 KB frames: 6 fit in a 512 KiB file, so two files, both appended.
+  for (int i = 0; i < 8; ++i, ++txn) CommitEpoch(wal.get(), Commit{txn, {1, 2, 3, 4, 5}, 16000}, &submitted, &acked);
+  WalStats s = wal->Stats();
+  EXPECT_EQ(s.log_files_appended, 2u);
+  EXPECT_EQ(s.log_files_filled, 0u);
+  EXPECT_EQ(s.prepared_files, 0u) << "nothing may be zero-filled while frames are large";
+  // Small frames: the average falls below the threshold within ~15 frames, a file is filled,
+  // and the next frame starts it.
+  for (int i = 0; i < 24; ++i, ++txn) CommitEpoch(wal.get(), Commit{txn, {1}, 64}, &submitted, &acked);
+  s = wal->Stats();
+  EXPECT_EQ(s.log_files_appended, 2u);
+  EXPECT_EQ(s.log_files_filled, 1u);
+  EXPECT_EQ(s.prepared_publishes, 32u) << "every epoch is a frame";
+  ASSERT_TRUE(wal->Close().ok());
+  std::vector<SegmentEntry> raw;
+  ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &raw).ok());
+  ASSERT_EQ(raw.size(), 3u);
+  EXPECT_EQ(raw[0].epoch, 0u);
+  EXPECT_EQ(raw[1].epoch, 6u);
+  std::string first, second;
+  ASSERT_TRUE(fs.GetFile(raw[0].path, &first));
+  ASSERT_TRUE(fs.GetFile(raw[1].path, &second));
+  EXPECT_LT(first.size(), o.log_file_bytes);
+  EXPECT_GT(first.size(), 5 * 80000u);
+  // The second file ends early, at its last frame: epochs 6 and 7, then the small frames
+  // written before the average fell (about 15; one 4 KiB slot each).
+  EXPECT_LT(second.size(), 2 * 84 * 1024 + 20 * kLogFrameAlign);
+  fs.PowerLoss(Tear::kGarbage, 13);
+  CheckRecovery(&fs, submitted, acked, "after appended and zero-filled log files");
+  ReopenAndContinue(&fs, &submitted, acked, "after appended and zero-filled log files");
+}
+
+// Epochs over 1 MiB are not frames even when the log file has room: they go into a segment
+// file of their own, which ends the current log file.
+TEST(WalLog, EpochsOverOneMebibyteAreFilesOfTheirOwn) {
+  FaultInjectingFileSystem fs;
+  fs.MakeDir("/db");
+  WalOptions o = InlineLogByHand(&fs);
+  o.log_file_bytes = 4u << 20;
+  o.buffer_capacity_bytes = 4u << 20;
+  std::shared_ptr<Wal> wal;
+  ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
+  std::map<uint64_t, Commit> submitted;
+  std::set<uint64_t> acked;
+  CommitEpoch(wal.get(), Commit{1, {1}, 64}, &submitted, &acked);
+  CommitEpoch(wal.get(), Commit{2, {1}, 64}, &submitted, &acked);
+  std::vector<uint32_t> pages;
+  for (uint32_t p = 1; p <= 20; ++p) pages.push_back(p);
+  CommitEpoch(wal.get(), Commit{3, pages, 60000}, &submitted, &acked);  // 1.2 MB
+  CommitEpoch(wal.get(), Commit{4, {1}, 64}, &submitted, &acked);
+  EXPECT_EQ(wal->Stats().prepared_publishes, 3u);
+  ASSERT_TRUE(wal->Close().ok());
+  std::vector<SegmentEntry> raw;
+  ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &raw).ok());
+  // Log files of epochs 0 (appended) and 1 (zero-filled), the big epoch 2 alone, a new log file
+  // for epoch 3.
+  ASSERT_EQ(raw.size(), 4u);
+  const bool want_log[] = {true, true, false, true};
+  for (size_t i = 0; i < raw.size(); ++i) {
+    EXPECT_EQ(raw[i].epoch, i);
+    std::string bytes;
+    ASSERT_TRUE(fs.GetFile(raw[i].path, &bytes));
+    EXPECT_EQ(IsLogFileImage(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), want_log[i]) << raw[i].path;
+  }
+  fs.PowerLoss(Tear::kGarbage, 17);
+  CheckRecovery(&fs, submitted, acked, "after an epoch over 1 MiB");
 }
 
 }  // namespace
