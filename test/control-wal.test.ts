@@ -11,6 +11,7 @@ import {
   PARALLEL_WAL_TRACE_CHANNEL,
   ParallelWal,
   ParallelWalCoordinator,
+  type ParallelWalCommitCertificate,
   type ParallelWalDecisionRecord,
   type ParallelWalTraceRecord,
   listSegmentsSync,
@@ -29,6 +30,14 @@ function collect<T>(name: string): { records: T[]; stop: () => void } {
   };
   diagnosticsChannel.subscribe(name, fn);
   return { records, stop: () => diagnosticsChannel.unsubscribe(name, fn) };
+}
+
+/** Every epoch's certificate, in order: one per segment file, one per frame of a log file. */
+function certificates(db: string): ParallelWalCommitCertificate[] {
+  return listSegmentsSync(db).flatMap((s) => {
+    const seg = readSegmentSync(s.path);
+    return seg.frames ? seg.frames.map((f) => f.certificate) : [seg.certificate!];
+  });
 }
 
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -126,7 +135,7 @@ describe('options.control', () => {
       const entered = trace.records.filter((r) => r.event === 'fallback_entered' && r.fallbackReason === 'lane_overflow');
       expect(entered).toHaveLength(1);
       await wal.close();
-      const certs = listSegmentsSync(db).map((s) => readSegmentSync(s.path).certificate!.fallbackActive);
+      const certs = certificates(db).map((c) => c.fallbackActive);
       expect(certs).toEqual([false, true, false]);
     } finally {
       trace.stop();
@@ -179,7 +188,7 @@ describe('setMode', () => {
       ]);
       // The epoch committed during the fallback is certified as such.
       await wal.close();
-      expect(listSegmentsSync(db).map((x) => readSegmentSync(x.path).certificate!.fallbackActive)).toEqual([false, true, false]);
+      expect(certificates(db).map((c) => c.fallbackActive)).toEqual([false, true, false]);
       expect(catchError(() => wal.setMode('auto')).code).toBe('WAL_CLOSED');
     } finally {
       trace.stop();
@@ -423,8 +432,10 @@ describe('stats', () => {
 });
 
 describe('segment reasons', () => {
+  // A segment file per epoch (these tests remove and damage whole files; log files have
+  // their own tests in wal-log-files.test.ts).
   function writeLog(db: string, n: number): Promise<void> {
-    const wal = ParallelWal.open(db);
+    const wal = ParallelWal.open(db, { logFileBytes: 0 });
     return (async () => {
       for (let i = 1; i <= n; i++) await wal.commit(oneFrame(i));
       await wal.close();

@@ -183,6 +183,46 @@ describe('log files', () => {
     expect(bad.out).toMatch(/gap/i);
   });
 
+  test("logFileFill 'never': log files grown by appending hold the same frames, and nothing is zero-filled", async () => {
+    const db = tmpDbPath();
+    const wal = ParallelWal.open(db, { logFileBytes: LOG_BYTES, logFileFill: 'never' });
+    await commitEach(wal, 1, 40);
+    const stats = wal.stats();
+    expect(stats.preparedPublishes).toBe(40);
+    expect(stats.preparedFiles).toBe(0);
+    expect(stats.logFilesFilled).toBe(0);
+    expect(stats.logFilesAppended).toBe(3); // 16 slots each
+    await wal.close();
+    const files = await listSegments(db);
+    expect(files.length).toBe(3);
+    for (const f of files) {
+      const seg = await readSegment(f.path);
+      expect(seg.damage).toBeNull();
+      // Each frame was written with its padding: the file ends at its last slot.
+      expect(fs.statSync(f.path).size).toBe(seg.frames!.length * 4096);
+    }
+    const { result, records } = await recoverSegments(db);
+    expect(result.tornTail).toBe(false);
+    expect(txnIds(records)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    // A torn append at the end (a crash mid-write) is a torn tail, as in a zero-filled file.
+    const last = files[files.length - 1].path;
+    fs.appendFileSync(last, Buffer.from('torn frame'));
+    const torn = await recoverSegments(db, { discardTornTail: true });
+    expect(torn.result.tornTail).toBe(true);
+    expect(txnIds(torn.records)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  test("the default logFileFill ('auto') zero-fills log files while epochs are small", async () => {
+    const db = tmpDbPath();
+    await writeLog(db, 20);
+    const wal = ParallelWal.open(db, { logFileBytes: LOG_BYTES });
+    await logFileReady(wal, 1);
+    await commitEach(wal, 21, 24);
+    expect(wal.stats().logFilesFilled).toBe(1);
+    expect(wal.stats().logFilesAppended).toBe(0);
+    await wal.close();
+  });
+
   test('logFileBytes: 0 writes a prepared file per epoch', async () => {
     const db = tmpDbPath();
     const wal = ParallelWal.open(db, { logFileBytes: 0 });

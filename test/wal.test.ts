@@ -147,6 +147,7 @@ describe('options', () => {
       formatVersion: 2,
       preparedSegments: true,
       logFileBytes: 64 * 1024 * 1024,
+      logFileFill: 'auto',
       control: { mode: 'auto' },
       traceQueueCapacity: 4096,
     });
@@ -157,6 +158,7 @@ describe('options', () => {
     [{ logFileBytes: 5000 }, 'RangeError', 'ERR_OUT_OF_RANGE', /"options\.logFileBytes".*multiple of 4096.*5000/],
     [{ logFileBytes: 512 * 1024 * 1024 }, 'RangeError', 'ERR_OUT_OF_RANGE', /options\.logFileBytes/],
     [{ logFileBytes: '4096' }, 'TypeError', 'ERR_INVALID_ARG_TYPE', /"options\.logFileBytes".*Received "4096"/],
+    [{ logFileFill: 'sometimes' }, 'TypeError', 'ERR_INVALID_ARG_VALUE', /options\.logFileFill.*"auto", "always", "never".*"sometimes"/],
     [{ slotCount: 1.5 }, 'RangeError', 'ERR_OUT_OF_RANGE', /options\.slotCount/],
     [{ slotCount: '4' }, 'TypeError', 'ERR_INVALID_ARG_TYPE', /"options\.slotCount".*Received "4"/],
     [{ bufferCapacityBytes: -1 }, 'RangeError', 'ERR_OUT_OF_RANGE', /options\.bufferCapacityBytes.*-1/],

@@ -1,5 +1,6 @@
 #include "per_core_buffer.h"
 
+#include <algorithm>
 #include <iterator>
 #include <utility>
 
@@ -121,7 +122,8 @@ bool PerCoreWalBuffer::BeginFlush(uint64_t epoch, std::vector<WalRecord>* out, s
     *kept = out->size();
     // The lane got `out`'s (usually empty) storage: give it room for a similar epoch now, on the
     // flushing thread, rather than regrowing it append by append on the producers' threads.
-    f.records.reserve(*kept);
+    // Twice the last epoch: adaptive epochs vary in size, and regrowing means moving them all.
+    f.records.reserve(std::max<size_t>(*kept * 2, 64));
   } else {
     out->reserve(out->size() + f.records.size());
     for (WalRecord& r : f.records) {

@@ -141,6 +141,14 @@ struct Wal::Listener {
   std::atomic<bool> active{true};
 };
 
+namespace {
+// Recycled records (RecycleRecords): a producer takes this many at a time (one lock per batch
+// of commits, not per commit); images up to this size are kept, up to this total.
+constexpr size_t kSpareRecordsPerTake = 256;
+constexpr size_t kSpareImageMaxBytes = 16 * 1024;
+constexpr size_t kSpareBytesMax = 16u << 20;
+}  // namespace
+
 // ---- thread slots ----------------------------------------------------------------------------
 
 namespace {
@@ -311,22 +319,35 @@ Status Wal::Submit(size_t slot, const SubmitBatch& batch, uint64_t* epoch) {
   }
   slot = RouteSlot(slot, batch);
 
-  // Reused per thread: Append moves the records out and leaves the vector empty, so steady
-  // state allocates only the images.
+  // Reused per thread: Append moves the records out and leaves the vector empty. Records come
+  // from the spares of published epochs when there are any, images and all, so steady state
+  // allocates nothing here (RecycleRecords). Spares are plain memory: any WAL's will do.
   thread_local std::vector<WalRecord> tl_records;
+  thread_local std::vector<WalRecord> tl_spares;
   std::vector<WalRecord>& records = tl_records;
   records.clear();
-  records.resize(batch.frame_count);
+  for (size_t i = 0; i < batch.frame_count; ++i) {
+    if (tl_spares.empty() && spares_available_.load(std::memory_order_relaxed)) {
+      TakeSpareRecords(&tl_spares, kSpareRecordsPerTake);
+    }
+    if (tl_spares.empty()) {
+      records.emplace_back();
+    } else {
+      records.push_back(std::move(tl_spares.back()));
+      tl_spares.pop_back();
+    }
+  }
   for (size_t i = 0; i < batch.frame_count; ++i) {
     const SubmitFrame& f = batch.frames[i];
     WalRecord& r = records[i];
+    r.before_image.clear();
     r.txn_id = batch.txn_id;
     r.txn_epoch = batch.txn_epoch;
     r.page_id = f.page_number;
     r.begin_seq = batch.commit_seq;
     r.has_end_seq = true;
     r.end_seq = batch.commit_seq;
-    if (f.page_size > 0) r.after_image.assign(f.page_data, f.page_data + f.page_size);
+    r.after_image.assign(f.page_data, f.page_data + f.page_size);
   }
   const size_t n = records.size();
   uint64_t e = 0;
@@ -1037,6 +1058,7 @@ Status Wal::FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force
   ev.durable_epoch = coord_->DurableEpoch();
   Dispatch(ev);
   NoteSegmentSize(res.bytes_written);
+  RecycleRecords(&batch.records);
   if (prep_on_) {
     if (prep_background_) {
       prep_cv_.notify_one();
@@ -1048,6 +1070,32 @@ Status Wal::FlushCycleLocked(FlushTrigger trigger, FsyncPolicy fsync, bool force
     }
   }
   return Status::OK();
+}
+
+// ---- recycled records --------------------------------------------------------------------------
+
+void Wal::RecycleRecords(std::vector<WalRecord>* records) {
+  std::lock_guard<std::mutex> g(spare_mu_);
+  for (WalRecord& r : *records) {
+    // Only ordinary page images, and a bounded total: a burst of big pages is not kept.
+    const size_t bytes = r.after_image.capacity() + r.before_image.capacity();
+    if (bytes > kSpareImageMaxBytes || spare_bytes_ + bytes > kSpareBytesMax) break;
+    spare_bytes_ += bytes;
+    spare_records_.push_back(std::move(r));
+  }
+  spares_available_.store(!spare_records_.empty(), std::memory_order_relaxed);
+  // The records not kept are freed here, with `records`, by the caller.
+}
+
+void Wal::TakeSpareRecords(std::vector<WalRecord>* out, size_t max) {
+  std::lock_guard<std::mutex> g(spare_mu_);
+  while (max-- > 0 && !spare_records_.empty()) {
+    WalRecord& r = spare_records_.back();
+    spare_bytes_ -= r.after_image.capacity() + r.before_image.capacity();
+    out->push_back(std::move(r));
+    spare_records_.pop_back();
+  }
+  spares_available_.store(!spare_records_.empty(), std::memory_order_relaxed);
 }
 
 // ---- the flusher thread ----------------------------------------------------------------------

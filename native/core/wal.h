@@ -352,6 +352,10 @@ class Wal {
   // kAuto: updates the moving average of frame sizes and, when it crosses a threshold, whether
   // the preparer zero-fills the next log file. Flusher (flush_gate_ holder) only.
   void NoteFrameSize(uint64_t bytes);
+  // Flusher: keeps `records` (a published epoch's) for reuse, up to a bound; frees the rest.
+  void RecycleRecords(std::vector<WalRecord>* records);
+  // Producers: moves up to `max` spare records into *out (empty when none are spare).
+  void TakeSpareRecords(std::vector<WalRecord>* out, size_t max);
   void CloseLogFile();  // flush_gate_ held (or the flusher stopped): the file stays on disk
   // Close: the current log file is cut after its last frame (its unused zeros go) and synced.
   void TrimLogFile();
@@ -462,6 +466,15 @@ class Wal {
   uint64_t frame_avg_bytes_ = 0;  // moving average of frame sizes (log_fill kAuto)
 
   // Stats (beyond the coordinator's counters).
+  // Records of published epochs, kept with their image buffers for producers to reuse
+  // (RecycleRecords / TakeSpareRecords): in steady state a commit allocates nothing, and no
+  // image is freed by a thread other than the one that allocated it (glibc's arena lock was a
+  // hot spot between the JS thread and the flusher).
+  std::mutex spare_mu_;
+  std::vector<WalRecord> spare_records_;  // guarded by spare_mu_
+  size_t spare_bytes_ = 0;                // image capacity held in spare_records_
+  std::atomic<bool> spares_available_{false};
+
   mutable std::mutex stats_mu_;
   WalStats stats_;          // guarded by stats_mu_ (only the flusher-side fields)
   std::atomic<uint64_t> submits_{0};
