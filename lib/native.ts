@@ -70,6 +70,9 @@ export interface NativeWalHandle {
     dbSizeIfCommit: unknown,
   ): number;
   submit(txnId: unknown, txnEpoch: unknown, commitSeq: unknown, frames: readonly unknown[]): number;
+  /** submitOne with the numbers in the scratch array given to setScratch (id, txn epoch, commitSeq, pageNumber, dbSizeIfCommit). */
+  submitScratch(pageData: unknown): number;
+  setScratch(scratch: Float64Array): void;
   currentEpoch(): number;
   /** -1 when no epoch is durable yet. */
   durableEpoch(): number;

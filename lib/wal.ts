@@ -100,6 +100,8 @@ function closedError(what: string): WalError {
  */
 export class ParallelWalCoordinator {
   #native: NativeWalHandle | null;
+  /** The numbers of a one-frame commit, read by the native submitScratch (see submitBatch). */
+  readonly #scratch = new Float64Array(5);
   readonly #dbPath: string;
   readonly #options: ResolvedWalOptions;
   readonly #waiters = new EpochWaiters();
@@ -140,6 +142,7 @@ export class ParallelWalCoordinator {
     } catch (e) {
       throw fromNative(e);
     }
+    this.#native.setScratch(this.#scratch);
     this.#initControl();
   }
 
@@ -199,7 +202,28 @@ export class ParallelWalCoordinator {
       if (frames.length === 1) {
         const f = frames[0];
         if (typeof f !== 'object' || f === null) throw argTypeError('batch.frames[0]', 'of type object', f);
-        return n.submitOne(t.id, t.epoch, batch.commitSeq, f.pageNumber, f.pageData, f.dbSizeIfCommit);
+        const id = t.id;
+        const txnEpoch = t.epoch;
+        const seq = batch.commitSeq;
+        const page = f.pageNumber;
+        const dbSize = f.dbSizeIfCommit;
+        if (
+          typeof id === 'number' &&
+          typeof seq === 'number' &&
+          typeof page === 'number' &&
+          (typeof txnEpoch === 'number' || txnEpoch === undefined) &&
+          (typeof dbSize === 'number' || dbSize === undefined)
+        ) {
+          // The common commit: its numbers go through a scratch array, not six N-API arguments.
+          const s = this.#scratch;
+          s[0] = id;
+          s[1] = txnEpoch ?? 0;
+          s[2] = seq;
+          s[3] = page;
+          s[4] = dbSize ?? 0;
+          return n.submitScratch(f.pageData);
+        }
+        return n.submitOne(id, txnEpoch, seq, page, f.pageData, dbSize);
       }
       return n.submit(t.id, t.epoch, batch.commitSeq, frames);
     } catch (e) {

@@ -198,6 +198,14 @@ describe('submitBatch arguments', () => {
     [(b: any) => ({ ...b, frames: [b.frames[0], b.frames[0], { ...b.frames[0], pageNumber: 2 ** 32 }] }), 'RangeError', /"batch\.frames\[2\]\.pageNumber"/],
     [(b: any) => ({ ...b, frames: [b.frames[0], { ...b.frames[0], dbSizeIfCommit: -1 }] }), 'RangeError', /"batch\.frames\[1\]\.dbSizeIfCommit"/],
     [(b: any) => ({ ...b, frames: [b.frames[0], null] }), 'TypeError', /"batch\.frames\[1\]"/],
+    // One-frame commits of numbers take the scratch-array path: the same checks and messages.
+    [(b: any) => ({ ...b, frames: [{ ...b.frames[0], pageNumber: 1.5 }] }), 'RangeError', /"batch\.frames\[0\]\.pageNumber".*1\.5/],
+    [(b: any) => ({ ...b, frames: [{ ...b.frames[0], pageNumber: NaN }] }), 'RangeError', /"batch\.frames\[0\]\.pageNumber".*NaN/],
+    [(b: any) => ({ ...b, frames: [{ ...b.frames[0], dbSizeIfCommit: 2 ** 32 }] }), 'RangeError', /"batch\.frames\[0\]\.dbSizeIfCommit".*4294967296/],
+    [(b: any) => ({ ...b, frames: [{ ...b.frames[0], dbSizeIfCommit: '3' }] }), 'TypeError', /"batch\.frames\[0\]\.dbSizeIfCommit"/],
+    [(b: any) => ({ ...b, txnToken: { id: 1, epoch: 2 ** 32 } }), 'RangeError', /"batch\.txnToken\.epoch"/],
+    [(b: any) => ({ ...b, commitSeq: 2 ** 53 }), 'RangeError', /"batch\.commitSeq".*bigint/],
+    [(b: any) => ({ ...b, commitSeq: Infinity }), 'RangeError', /"batch\.commitSeq".*Infinity/],
     [() => null, 'TypeError', /"batch"/],
   ])('bad batch %# names the field', (mutate, name, message) => {
     const c = coordinator(tmpDbPath());

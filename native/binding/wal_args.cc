@@ -47,21 +47,36 @@ bool IsInteger(double d) { return std::isfinite(d) && std::floor(d) == d; }
 
 }  // namespace
 
+bool NumberU64(napi_env env, double d, const ArgPath& path, bool nonzero, uint64_t* out) {
+  if (!IsInteger(d) || d < (nonzero ? 1.0 : 0.0) || d > 9007199254740991.0) {
+    SetArgRangeError(env, path.str(),
+                     nonzero ? "a safe integer >= 1 (use a bigint beyond 2^53 - 1)"
+                             : "a safe integer >= 0 (use a bigint beyond 2^53 - 1)",
+                     NumberText(d));
+    return false;
+  }
+  *out = static_cast<uint64_t>(d);
+  return true;
+}
+
+bool NumberU32(napi_env env, double d, const ArgPath& path, bool nonzero, uint32_t* out) {
+  if (!IsInteger(d) || d < (nonzero ? 1.0 : 0.0) || d > 4294967295.0) {
+    SetArgRangeError(env, path.str(),
+                     nonzero ? "an integer >= 1 and <= 4294967295" : "an integer >= 0 and <= 4294967295",
+                     NumberText(d));
+    return false;
+  }
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
 bool ArgU64(napi_env env, napi_value v, const ArgPath& path, bool nonzero, uint64_t* out) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   if (t == napi_number) {
     double d;
     napi_get_value_double(env, v, &d);
-    if (!IsInteger(d) || d < (nonzero ? 1.0 : 0.0) || d > 9007199254740991.0) {
-      SetArgRangeError(env, path.str(),
-                       nonzero ? "a safe integer >= 1 (use a bigint beyond 2^53 - 1)"
-                               : "a safe integer >= 0 (use a bigint beyond 2^53 - 1)",
-                       NumberText(d));
-      return false;
-    }
-    *out = static_cast<uint64_t>(d);
-    return true;
+    return NumberU64(env, d, path, nonzero, out);
   }
   if (t == napi_bigint) {
     bool lossless = false;
@@ -98,14 +113,7 @@ bool ArgU32(napi_env env, napi_value v, const ArgPath& path, bool nonzero, bool 
   }
   double d;
   napi_get_value_double(env, v, &d);
-  if (!IsInteger(d) || d < (nonzero ? 1.0 : 0.0) || d > 4294967295.0) {
-    SetArgRangeError(env, path.str(),
-                     nonzero ? "an integer >= 1 and <= 4294967295" : "an integer >= 0 and <= 4294967295",
-                     NumberText(d));
-    return false;
-  }
-  *out = static_cast<uint32_t>(d);
-  return true;
+  return NumberU32(env, d, path, nonzero, out);
 }
 
 bool ArgBytes(napi_env env, napi_value v, const ArgPath& path, size_t max_bytes,

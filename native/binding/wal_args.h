@@ -19,6 +19,10 @@ struct ArgPath {
   std::string str() const;
 };
 
+// The number checks of ArgU64 / ArgU32, for a value already read as a double (the hot path
+// reads the fields of a one-frame commit from a scratch Float64Array).
+bool NumberU64(napi_env env, double d, const ArgPath& path, bool nonzero, uint64_t* out);
+bool NumberU32(napi_env env, double d, const ArgPath& path, bool nonzero, uint32_t* out);
 // u64 from a number (a safe integer) or a bigint (lossless). `nonzero` rejects 0.
 bool ArgU64(napi_env env, napi_value v, const ArgPath& path, bool nonzero, uint64_t* out);
 // u32 from a number; undefined gives `dflt` when allow_undefined.

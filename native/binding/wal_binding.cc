@@ -34,6 +34,9 @@ class NativeWal : public Napi::ObjectWrap<NativeWal> {
   // Hot path, raw N-API (no CallbackInfo/wrapper objects).
   static napi_value SubmitOne(napi_env env, napi_callback_info info);
   static napi_value SubmitMany(napi_env env, napi_callback_info info);
+  static napi_value SubmitScratch(napi_env env, napi_callback_info info);
+  // setScratch(Float64Array(5)): the array submitScratch reads a one-frame commit's numbers from.
+  Napi::Value SetScratch(const Napi::CallbackInfo& info);
 
   Napi::Value CurrentEpoch(const Napi::CallbackInfo& info);
   Napi::Value DurableEpoch(const Napi::CallbackInfo& info);
@@ -71,6 +74,10 @@ class NativeWal : public Napi::ObjectWrap<NativeWal> {
   // property up by a ready key avoids re-creating the string for every frame.
   // (Held in an array: N-API 8 cannot reference a primitive string directly.)
   Napi::ObjectReference frame_keys_;
+  // The scratch Float64Array of submitScratch (held, so its storage stays put) and its data:
+  // txnToken.id, txnToken.epoch, commitSeq, pageNumber, dbSizeIfCommit.
+  Napi::ObjectReference scratch_ref_;
+  const double* scratch_ = nullptr;
 };
 
 // ---- options ------------------------------------------------------------------------------
@@ -355,6 +362,51 @@ napi_value NativeWal::SubmitOne(napi_env env, napi_callback_info info) {
   batch.frames = &frame;
   batch.frame_count = 1;
   return self->DoSubmit(env, batch);
+}
+
+// submitScratch(pageData): submitOne with the numbers already written, as numbers, into the
+// scratch Float64Array (one N-API argument instead of six typed ones; same checks, same
+// messages). The TypeScript layer takes this path only when every one of them is a number (or
+// an undefined optional, written as 0); bigints and wrong types go through submitOne.
+napi_value NativeWal::SubmitScratch(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc;
+  NativeWal* self = UnwrapThis(env, info, argv, &argc);
+  if (self == nullptr) return nullptr;
+  const double* s = self->scratch_;
+  if (s == nullptr) {
+    napi_throw_error(env, "ERR_INVALID_STATE", "submitScratch before setScratch");
+    return nullptr;
+  }
+  SubmitBatch batch;
+  SubmitFrame frame;
+  if (!NumberU64(env, s[0], ArgPath{"batch.txnToken", -1, "id"}, true, &batch.txn_id) ||
+      !NumberU32(env, s[1], ArgPath{"batch.txnToken", -1, "epoch"}, false, &batch.txn_epoch) ||
+      !NumberU64(env, s[2], ArgPath{"batch", -1, "commitSeq"}, false, &batch.commit_seq) ||
+      !NumberU32(env, s[3], ArgPath{"batch.frames", 0, "pageNumber"}, true, &frame.page_number) ||
+      !ArgBytes(env, argv[0], ArgPath{"batch.frames", 0, "pageData"}, kMaxImageBytes,
+                &frame.page_data, &frame.page_size) ||
+      !NumberU32(env, s[4], ArgPath{"batch.frames", 0, "dbSizeIfCommit"}, false,
+                 &frame.db_size_if_commit)) {
+    return nullptr;
+  }
+  batch.frames = &frame;
+  batch.frame_count = 1;
+  return self->DoSubmit(env, batch);
+}
+
+Napi::Value NativeWal::SetScratch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[0].As<Napi::TypedArray>().ElementLength() < 5) {
+    ThrowArgRange(env, "scratch", "must be a Float64Array of at least 5 elements");
+    return env.Undefined();
+  }
+  Napi::Float64Array a = info[0].As<Napi::Float64Array>();
+  scratch_ref_ = Napi::Persistent(a.As<Napi::Object>());
+  scratch_ = a.Data();
+  return env.Undefined();
 }
 
 // submit(txnId, txnEpoch, commitSeq, frames)
@@ -680,6 +732,7 @@ void NativeWal::Register(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&NativeWal::SetMode>("setMode"),
           InstanceMethod<&NativeWal::ControlState>("controlState"),
           InstanceMethod<&NativeWal::SetTracing>("setTracing"),
+          InstanceMethod<&NativeWal::SetScratch>("setScratch"),
       },
       wal_env);
   // The per-env state dies with the constructor function (environment teardown).
@@ -692,8 +745,10 @@ void NativeWal::Register(Napi::Env env, Napi::Object exports) {
        static_cast<napi_property_attributes>(napi_writable | napi_configurable), nullptr},
       {"submit", nullptr, &NativeWal::SubmitMany, nullptr, nullptr, nullptr,
        static_cast<napi_property_attributes>(napi_writable | napi_configurable), nullptr},
+      {"submitScratch", nullptr, &NativeWal::SubmitScratch, nullptr, nullptr, nullptr,
+       static_cast<napi_property_attributes>(napi_writable | napi_configurable), nullptr},
   };
-  napi_define_properties(env, proto, 2, props);
+  napi_define_properties(env, proto, sizeof props / sizeof props[0], props);
   exports.Set("NativeWal", ctor);
 }
 
