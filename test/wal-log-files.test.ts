@@ -50,7 +50,7 @@ async function commitEach(wal: ParallelWalCoordinator, first: number, last: numb
 const txnIds = (records: WalRecord[]): number[] => records.map((r) => Number(r.txnToken.id));
 
 async function writeLog(db: string, commits: number): Promise<void> {
-  const wal = ParallelWal.open(db, { logFileBytes: LOG_BYTES });
+  const wal = ParallelWal.open(db, { logFileBytes: LOG_BYTES, logFileFill: 'always' });
   await logFileReady(wal, 1);
   await commitEach(wal, 1, commits);
   expect(wal.stats().preparedPublishes).toBe(commits);
@@ -90,7 +90,7 @@ describe('log files', () => {
     const db = tmpDbPath();
     await writeLog(db, 10);
     const before = (await listSegments(db)).length;
-    const wal = ParallelWal.open(db, { logFileBytes: LOG_BYTES });
+    const wal = ParallelWal.open(db, { logFileBytes: LOG_BYTES, logFileFill: 'always' });
     await logFileReady(wal, 1);
     await commitEach(wal, 11, 14);
     await wal.close();
@@ -126,7 +126,7 @@ describe('log files', () => {
     expect(txnIds(iterated)).toEqual([1, 2, 3, 4, 5]);
     expect(step.value.tornTail).toBe(true);
 
-    const wal = ParallelWal.open(db, { logFileBytes: LOG_BYTES });
+    const wal = ParallelWal.open(db, { logFileBytes: LOG_BYTES, logFileFill: 'always' });
     await logFileReady(wal, 1);
     await commitEach(wal, 7, 8);
     await wal.close();
@@ -212,15 +212,22 @@ describe('log files', () => {
     expect(txnIds(torn.records)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
-  test("the default logFileFill ('auto') zero-fills log files while epochs are small", async () => {
+  test("the default logFileFill ('auto') appends until 16 frames are seen, then zero-fills while epochs are small", async () => {
     const db = tmpDbPath();
-    await writeLog(db, 20);
     const wal = ParallelWal.open(db, { logFileBytes: LOG_BYTES });
-    await logFileReady(wal, 1);
-    await commitEach(wal, 21, 24);
-    expect(wal.stats().logFilesFilled).toBe(1);
-    expect(wal.stats().logFilesAppended).toBe(0);
+    await commitEach(wal, 1, 16);
+    expect(wal.stats().logFilesAppended).toBe(1);
+    expect(wal.stats().logFilesFilled).toBe(0);
+    await logFileReady(wal, 1); // made after the 16th frame
+    await commitEach(wal, 17, 20);
+    expect(wal.stats().logFilesFilled).toBe(1); // the 17th frame moved into it
+    expect(wal.stats().logFilesAppended).toBe(1);
     await wal.close();
+    const files = await listSegments(db);
+    expect(files.map((f) => f.epoch)).toEqual([0n, 16n]);
+    expect((await readSegment(files[0].path)).frames!.length).toBe(16);
+    const { records } = await recoverSegments(db);
+    expect(txnIds(records)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 
   test('logFileBytes: 0 writes a prepared file per epoch', async () => {

@@ -262,7 +262,9 @@ function parallelWalAdapter(mod, { trace = false } = {}) {
       };
       diagnosticsChannel.subscribe(TRACE_CHANNEL, onTrace);
     }
-    const wal = await mod.ParallelWal.open(path.join(dir, 'db'), {});
+    // PWAL_BENCH_WAL_OPTIONS='{"logFileFill":"always"}' (development aid: A/B runs of an option).
+    const options = process.env.PWAL_BENCH_WAL_OPTIONS ? JSON.parse(process.env.PWAL_BENCH_WAL_OPTIONS) : {};
+    const wal = await mod.ParallelWal.open(path.join(dir, 'db'), options);
     let id = 1;
     return {
       stats,

@@ -264,7 +264,8 @@ Status Wal::Open(const std::string& db_path, const WalOptions& options,
                      options.log_file_bytes >= kLogFrameAlign &&
                      options.log_file_bytes % kLogFrameAlign == 0 &&
                      options.log_file_bytes <= kMaxLogFileBytes;
-    wal->fill_wanted_ = options.log_fill != LogFill::kNever;
+    // kAuto decides after the first frames (NoteFrameSize).
+    wal->fill_wanted_ = options.log_fill == LogFill::kAlways;
     wal->prep_floor_ = first;
   }
   if (options.start_flusher) {
@@ -577,6 +578,7 @@ Status WriteFrameAt(WritableFile* file, uint64_t off, const uint8_t* data, size_
 // LogFill::kAuto appends once the average frame reaches this size, and zero-fills again below
 // half of it (NoteFrameSize).
 constexpr uint64_t kAppendFrameBytes = 64 * 1024;
+constexpr uint64_t kFramesBeforeFill = 16;
 }  // namespace
 
 void Wal::TrimLogFile() {
@@ -600,20 +602,30 @@ void Wal::CloseLogFile() {
 
 void Wal::NoteFrameSize(uint64_t bytes) {
   if (options_.log_fill != LogFill::kAuto) return;
-  // A moving average over about 16 frames, with hysteresis so a load near the threshold does
-  // not flip the choice every file. Measured on this package's bench machine
+  // The mean of the first kFramesBeforeFill frames decides first (nothing is zero-filled
+  // before: a fill started at open would compete with the first epochs of a heavy load for
+  // the disk); then a moving average over about 16 frames, with hysteresis so a load near the
+  // threshold does not flip the choice every file. Measured on this package's bench machine
   // (docs/performance.md, "Log files"): zero-filling wins while frames are small (one commit
   // or a few dozen per epoch: the data sync skips the size update), appending wins once frames
   // are large (hundreds of commits per epoch: the disk is busy, and zero-filling doubles the
   // bytes it must write, which shows as slow syncs behind the fill's writeback).
-  frame_avg_bytes_ = frame_avg_bytes_ == 0 ? bytes : frame_avg_bytes_ - frame_avg_bytes_ / 16 + bytes / 16;
   bool want;
-  if (frame_avg_bytes_ >= kAppendFrameBytes) {
-    want = false;
-  } else if (frame_avg_bytes_ < kAppendFrameBytes / 2) {
-    want = true;
+  if (frames_noted_ < kFramesBeforeFill) {
+    ++frames_noted_;
+    frame_avg_bytes_ += (static_cast<int64_t>(bytes) - static_cast<int64_t>(frame_avg_bytes_)) /
+                        static_cast<int64_t>(frames_noted_);
+    if (frames_noted_ < kFramesBeforeFill) return;
+    want = frame_avg_bytes_ < kAppendFrameBytes;
   } else {
-    return;
+    frame_avg_bytes_ = frame_avg_bytes_ - frame_avg_bytes_ / 16 + bytes / 16;
+    if (frame_avg_bytes_ >= kAppendFrameBytes) {
+      want = false;
+    } else if (frame_avg_bytes_ < kAppendFrameBytes / 2) {
+      want = true;
+    } else {
+      return;
+    }
   }
   std::lock_guard<std::mutex> g(prep_mu_);
   if (want == fill_wanted_) return;

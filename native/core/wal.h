@@ -69,7 +69,8 @@ enum class PrepareMode {
 
 // How log files get their blocks (WalOptions::log_fill).
 enum class LogFill {
-  kAuto,    // zero-filled while frames are small, grown by appends while they are large
+  kAuto,    // decided by the mean of the first 16 frames, then a moving average: zero-filled
+            // while frames are small, grown by appends while they are large
   kAlways,  // always zero-filled by the preparer (an epoch waits for none: without one ready
             // the next log file is grown by appends)
   kNever,   // always grown by appends
@@ -464,6 +465,7 @@ class Wal {
   uint64_t log_off_ = 0;  // next free slot
   bool log_filled_ = false;      // the current log file is zero-filled (else grown by appends)
   uint64_t frame_avg_bytes_ = 0;  // moving average of frame sizes (log_fill kAuto)
+  uint64_t frames_noted_ = 0;     // frames averaged so far, up to kFramesBeforeFill
 
   // Stats (beyond the coordinator's counters).
   // Records of published epochs, kept with their image buffers for producers to reuse

@@ -118,7 +118,7 @@ struct RunResult {
 // epochs, whose prepared files become orphans, and grows the segments past the prepared size.
 // How a crash-test WAL publishes: new files only, a prepared file per epoch, or frames in log
 // files (small ones, 4 slots, so that the workload fills several): zero-filled ahead when ready
-// (LogFill::kAuto with small frames), or always grown by appends.
+// (LogFill::kAlways), or always grown by appends (kNever).
 enum class Publish { kNewFiles, kPreparedFiles, kLogFiles, kAppendedLogFiles };
 constexpr uint64_t kSmallLogFile = 4 * kLogFrameAlign;
 
@@ -136,7 +136,7 @@ RunResult RunDeterministic(FaultInjectingFileSystem* fs, Publish publish = Publi
   o.prepare_ahead = 2;
   const bool log_files = publish == Publish::kLogFiles || publish == Publish::kAppendedLogFiles;
   o.log_file_bytes = log_files ? kSmallLogFile : 0;
-  o.log_fill = publish == Publish::kAppendedLogFiles ? LogFill::kNever : LogFill::kAuto;
+  o.log_fill = publish == Publish::kAppendedLogFiles ? LogFill::kNever : LogFill::kAlways;
   std::shared_ptr<Wal> wal;
   if (!Wal::Open(kDb, o, &wal).ok()) return out;
   const bool prepared = prepare != PrepareMode::kOff;
@@ -249,7 +249,7 @@ TEST(WalCrash, RandomCrashesUnderConcurrentCommits) {
     // epoch (rounds 3, 7, ...).
     o.prepare = round % 2 == 1 ? PrepareMode::kBackground : PrepareMode::kOff;
     o.log_file_bytes = round % 4 == 1 ? kSmallLogFile : 0;
-    o.log_fill = round % 8 == 5 ? LogFill::kNever : LogFill::kAuto;
+    o.log_fill = round % 8 == 5 ? LogFill::kNever : LogFill::kAlways;
     o.slot_count = 3;
     o.fs = &fs;
     o.fsync = FsyncPolicy::kFull;
@@ -309,6 +309,7 @@ WalOptions InlinePreparedByHand(FileSystem* fs) {
 WalOptions InlineLogByHand(FileSystem* fs) {
   WalOptions o = InlinePreparedByHand(fs);
   o.log_file_bytes = kSmallLogFile;
+  o.log_fill = LogFill::kAlways;
   return o;
 }
 
@@ -499,46 +500,49 @@ void CommitEpoch(Wal* wal, const Commit& c, std::map<uint64_t, Commit>* submitte
   acked->insert(c.txn);
 }
 
-// LogFill::kAuto: large frames (a busy disk) grow log files by appending, with no zero-fill
-// ahead; once frames are small again a zero-filled file is made and the next frame moves
-// into it at once, ending the appended file early.
+// LogFill::kAuto: nothing is zero-filled before the first 16 frames have been seen; large
+// frames (a busy disk) then grow log files by appending, with no zero-fill ahead; once frames
+// are small again a zero-filled file is made and the next frame moves into it at once, ending
+// the appended file early.
 TEST(WalLog, AutoFillAppendsLargeFramesAndZeroFillsAgainForSmallOnes) {
   FaultInjectingFileSystem fs;
   fs.MakeDir("/db");
   WalOptions o = InlineLogByHand(&fs);
   o.log_file_bytes = 512 * 1024;
+  o.log_fill = LogFill::kAuto;
   std::shared_ptr<Wal> wal;
   ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
   std::map<uint64_t, Commit> submitted;
   std::set<uint64_t> acked;
   uint64_t txn = 1;
-  // 8 epochs of ~80 KB frames: 6 fit in a 512 KiB file, so two files, both appended.
-  for (int i = 0; i < 8; ++i, ++txn) CommitEpoch(wal.get(), Commit{txn, {1, 2, 3, 4, 5}, 16000}, &submitted, &acked);
+  // 20 epochs of ~80 KB frames: 6 fit in a 512 KiB file: files at epochs 0, 6, 12, 18, all
+  // grown by appending.
+  for (int i = 0; i < 20; ++i, ++txn) CommitEpoch(wal.get(), Commit{txn, {1, 2, 3, 4, 5}, 16000}, &submitted, &acked);
   WalStats s = wal->Stats();
-  EXPECT_EQ(s.log_files_appended, 2u);
+  EXPECT_EQ(s.log_files_appended, 4u);
   EXPECT_EQ(s.log_files_filled, 0u);
   EXPECT_EQ(s.prepared_files, 0u) << "nothing may be zero-filled while frames are large";
   // Small frames: the average falls below the threshold within ~15 frames, a file is filled,
   // and the next frame starts it.
   for (int i = 0; i < 24; ++i, ++txn) CommitEpoch(wal.get(), Commit{txn, {1}, 64}, &submitted, &acked);
   s = wal->Stats();
-  EXPECT_EQ(s.log_files_appended, 2u);
+  EXPECT_EQ(s.log_files_appended, 4u);
   EXPECT_EQ(s.log_files_filled, 1u);
-  EXPECT_EQ(s.prepared_publishes, 32u) << "every epoch is a frame";
+  EXPECT_EQ(s.prepared_publishes, 44u) << "every epoch is a frame";
   ASSERT_TRUE(wal->Close().ok());
   std::vector<SegmentEntry> raw;
   ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &raw).ok());
-  ASSERT_EQ(raw.size(), 3u);
-  EXPECT_EQ(raw[0].epoch, 0u);
+  ASSERT_EQ(raw.size(), 5u);
   EXPECT_EQ(raw[1].epoch, 6u);
-  std::string first, second;
+  EXPECT_EQ(raw[3].epoch, 18u);
+  std::string first, last_appended;
   ASSERT_TRUE(fs.GetFile(raw[0].path, &first));
-  ASSERT_TRUE(fs.GetFile(raw[1].path, &second));
+  ASSERT_TRUE(fs.GetFile(raw[3].path, &last_appended));
   EXPECT_LT(first.size(), o.log_file_bytes);
   EXPECT_GT(first.size(), 5 * 80000u);
-  // The second file ends early, at its last frame: epochs 6 and 7, then the small frames
-  // written before the average fell (about 15; one 4 KiB slot each).
-  EXPECT_LT(second.size(), 2 * 84 * 1024 + 20 * kLogFrameAlign);
+  // The last appended file ends early, at its last frame: epochs 18 and 19, then the small
+  // frames written before the average fell (about 15; one 4 KiB slot each).
+  EXPECT_LT(last_appended.size(), 2 * 84 * 1024 + 20 * kLogFrameAlign);
   fs.PowerLoss(Tear::kGarbage, 13);
   CheckRecovery(&fs, submitted, acked, "after appended and zero-filled log files");
   ReopenAndContinue(&fs, &submitted, acked, "after appended and zero-filled log files");
