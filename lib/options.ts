@@ -76,9 +76,9 @@ export interface ParallelWalOptions {
    * How log files get their blocks. `'always'`: zero-filled and synced ahead by a background
    * thread, so a frame's data sync has no size to update (cheapest for small epochs, but the
    * disk writes every byte twice). `'never'`: grown by appending, each frame's sync also making
-   * the new size durable (cheapest when the disk is busy with large epochs). `'auto'` appends
-   * until 16 frames have been seen, then follows the frame size: zero-filled while frames
-   * average under 64 KiB (under 32 KiB once appending), appended above.
+   * the new size durable (cheapest when the disk is busy). `'auto'` appends at first and then
+   * follows the rate at which frames take 4 KiB slots, measured per 100 ms: zero-filled below
+   * 96 MiB/s (64 MiB/s once appending), appended from 128 MiB/s.
    * Either way a log file holds the same frames (docs/format.md). @default 'auto'
    */
   logFileFill?: LogFileFill;

@@ -575,10 +575,10 @@ Status WriteFrameAt(WritableFile* file, uint64_t off, const uint8_t* data, size_
   if (filled || pad == 0) return Status::OK();
   return file->WriteAt(off + n, kZeros, static_cast<size_t>(pad));
 }
-// LogFill::kAuto appends once the average frame reaches this size, and zero-fills again below
-// half of it (NoteFrameSize).
-constexpr uint64_t kAppendFrameBytes = 64 * 1024;
-constexpr uint64_t kFramesBeforeFill = 16;
+// LogFill::kAuto appends while frames take slots at this rate or more, and zero-fills again
+// below half of it, measured over windows of kFillWindowNs (NoteFrameSize).
+constexpr double kAppendBytesPerSec = 128.0 * 1024 * 1024;
+constexpr int64_t kFillWindowNs = 100 * 1000 * 1000;
 }  // namespace
 
 void Wal::TrimLogFile() {
@@ -602,30 +602,33 @@ void Wal::CloseLogFile() {
 
 void Wal::NoteFrameSize(uint64_t bytes) {
   if (options_.log_fill != LogFill::kAuto) return;
-  // The mean of the first kFramesBeforeFill frames decides first (nothing is zero-filled
-  // before: a fill started at open would compete with the first epochs of a heavy load for
-  // the disk); then a moving average over about 16 frames, with hysteresis so a load near the
-  // threshold does not flip the choice every file. Measured on this package's bench machine
-  // (docs/performance.md, "Log files"): zero-filling wins while frames are small (one commit
-  // or a few dozen per epoch: the data sync skips the size update), appending wins once frames
-  // are large (hundreds of commits per epoch: the disk is busy, and zero-filling doubles the
-  // bytes it must write, which shows as slow syncs behind the fill's writeback).
+  // Zero-filling writes every slot a frame takes twice (zeros ahead, then the frame), so it is
+  // worth it only while the disk has bandwidth to spare. The rate of slot bytes taken, over
+  // windows of kFillWindowNs, decides: appending from kAppendBytesPerSec, zero-filling again
+  // below half of it (hysteresis, so a load near the threshold does not flip the choice every
+  // file); the first window decides at the midpoint. Nothing is zero-filled before: a fill
+  // started at open would compete with a heavy load's first epochs for the disk. Measured on
+  // this package's bench machine (docs/performance.md, "Log files"): zero-filled slots make one
+  // or a few dozen commits per epoch cheaper (the data sync has no size to update); at ~200
+  // MB/s of frames the fill's writeback shows as slow syncs behind it.
+  const int64_t now = options_.clock_ns ? options_.clock_ns() : NowNs();
+  if (fill_window_start_ns_ == 0) fill_window_start_ns_ = now;
+  fill_window_bytes_ += AlignFrame(bytes);
+  const int64_t elapsed = now - fill_window_start_ns_;
+  if (elapsed < kFillWindowNs) return;
+  const double rate = static_cast<double>(fill_window_bytes_) * 1e9 / static_cast<double>(elapsed);
+  fill_window_start_ns_ = now;
+  fill_window_bytes_ = 0;
   bool want;
-  if (frames_noted_ < kFramesBeforeFill) {
-    ++frames_noted_;
-    frame_avg_bytes_ += (static_cast<int64_t>(bytes) - static_cast<int64_t>(frame_avg_bytes_)) /
-                        static_cast<int64_t>(frames_noted_);
-    if (frames_noted_ < kFramesBeforeFill) return;
-    want = frame_avg_bytes_ < kAppendFrameBytes;
+  if (!fill_decided_) {
+    fill_decided_ = true;
+    want = rate < kAppendBytesPerSec * 0.75;
+  } else if (rate >= kAppendBytesPerSec) {
+    want = false;
+  } else if (rate < kAppendBytesPerSec / 2) {
+    want = true;
   } else {
-    frame_avg_bytes_ = frame_avg_bytes_ - frame_avg_bytes_ / 16 + bytes / 16;
-    if (frame_avg_bytes_ >= kAppendFrameBytes) {
-      want = false;
-    } else if (frame_avg_bytes_ < kAppendFrameBytes / 2) {
-      want = true;
-    } else {
-      return;
-    }
+    return;
   }
   std::lock_guard<std::mutex> g(prep_mu_);
   if (want == fill_wanted_) return;

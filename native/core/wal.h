@@ -69,8 +69,8 @@ enum class PrepareMode {
 
 // How log files get their blocks (WalOptions::log_fill).
 enum class LogFill {
-  kAuto,    // decided by the mean of the first 16 frames, then a moving average: zero-filled
-            // while frames are small, grown by appends while they are large
+  kAuto,    // by the rate at which frames take slots (per 100 ms): zero-filled while the disk
+            // has bandwidth to spare, grown by appends under heavy load (wal.cc, NoteFrameSize)
   kAlways,  // always zero-filled by the preparer (an epoch waits for none: without one ready
             // the next log file is grown by appends)
   kNever,   // always grown by appends
@@ -106,6 +106,8 @@ struct WalOptions {
   // Zero-filling makes small frames cheaper but writes every byte twice, which under a heavy
   // load costs more than it saves. kAuto follows the recent frame size (wal.cc, FillWanted).
   LogFill log_fill = LogFill::kAuto;
+  // Tests only: the monotonic clock (nanoseconds) LogFill::kAuto measures rates with.
+  std::function<int64_t()> clock_ns;
   WalControlOptions control;         // mode, lanes, batch limit, shadow sampling (wal_control.h)
 };
 
@@ -350,8 +352,8 @@ class Wal {
   // for good. Caller holds flush_gate_.
   Status WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& options,
                        SegmentWriteResult* result, bool* tried);
-  // kAuto: updates the moving average of frame sizes and, when it crosses a threshold, whether
-  // the preparer zero-fills the next log file. Flusher (flush_gate_ holder) only.
+  // kAuto: counts the slot bytes a frame takes and, once per window, decides from their rate
+  // whether the preparer zero-fills the next log file. Flusher (flush_gate_ holder) only.
   void NoteFrameSize(uint64_t bytes);
   // Flusher: keeps `records` (a published epoch's) for reuse, up to a bound; frees the rest.
   void RecycleRecords(std::vector<WalRecord>* records);
@@ -464,8 +466,11 @@ class Wal {
   std::string log_path_;
   uint64_t log_off_ = 0;  // next free slot
   bool log_filled_ = false;      // the current log file is zero-filled (else grown by appends)
-  uint64_t frame_avg_bytes_ = 0;  // moving average of frame sizes (log_fill kAuto)
-  uint64_t frames_noted_ = 0;     // frames averaged so far, up to kFramesBeforeFill
+  // log_fill kAuto: slot bytes taken in the current window, since when, and whether the first
+  // window has decided yet.
+  uint64_t fill_window_bytes_ = 0;
+  int64_t fill_window_start_ns_ = 0;
+  bool fill_decided_ = false;
 
   // Stats (beyond the coordinator's counters).
   // Records of published epochs, kept with their image buffers for producers to reuse

@@ -500,49 +500,55 @@ void CommitEpoch(Wal* wal, const Commit& c, std::map<uint64_t, Commit>* submitte
   acked->insert(c.txn);
 }
 
-// LogFill::kAuto: nothing is zero-filled before the first 16 frames have been seen; large
-// frames (a busy disk) then grow log files by appending, with no zero-fill ahead; once frames
-// are small again a zero-filled file is made and the next frame moves into it at once, ending
-// the appended file early.
-TEST(WalLog, AutoFillAppendsLargeFramesAndZeroFillsAgainForSmallOnes) {
+// LogFill::kAuto, on a fake clock: nothing is zero-filled at first; frames taking slots at a
+// high rate (a busy disk) keep growing log files by appending, with no zero-fill ahead; at a low
+// rate a zero-filled file is made and the next frame moves into it at once, ending the appended
+// file early.
+TEST(WalLog, AutoFillAppendsUnderAHighRateAndZeroFillsAtALowOne) {
   FaultInjectingFileSystem fs;
   fs.MakeDir("/db");
+  int64_t now_ns = 1;
   WalOptions o = InlineLogByHand(&fs);
-  o.log_file_bytes = 512 * 1024;
+  o.log_file_bytes = 4u << 20;
+  o.buffer_capacity_bytes = 4u << 20;
   o.log_fill = LogFill::kAuto;
+  o.clock_ns = [&now_ns] { return now_ns; };
   std::shared_ptr<Wal> wal;
   ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
   std::map<uint64_t, Commit> submitted;
   std::set<uint64_t> acked;
   uint64_t txn = 1;
-  // 20 epochs of ~80 KB frames: 6 fit in a 512 KiB file: files at epochs 0, 6, 12, 18, all
-  // grown by appending.
-  for (int i = 0; i < 20; ++i, ++txn) CommitEpoch(wal.get(), Commit{txn, {1, 2, 3, 4, 5}, 16000}, &submitted, &acked);
+  // 120 epochs of ~300 KB frames, one every 2 ms: ~150 MB/s of slots. 13 frames fit in a 4 MiB
+  // file: files at epochs 0, 13, ..., 117, all grown by appending.
+  for (int i = 0; i < 120; ++i, ++txn, now_ns += 2000000) {
+    CommitEpoch(wal.get(), Commit{txn, {1, 2, 3, 4, 5}, 60000}, &submitted, &acked);
+  }
   WalStats s = wal->Stats();
-  EXPECT_EQ(s.log_files_appended, 4u);
+  EXPECT_EQ(s.log_files_appended, 10u);
   EXPECT_EQ(s.log_files_filled, 0u);
-  EXPECT_EQ(s.prepared_files, 0u) << "nothing may be zero-filled while frames are large";
-  // Small frames: the average falls below the threshold within ~15 frames, a file is filled,
-  // and the next frame starts it.
-  for (int i = 0; i < 24; ++i, ++txn) CommitEpoch(wal.get(), Commit{txn, {1}, 64}, &submitted, &acked);
+  EXPECT_EQ(s.prepared_files, 0u) << "nothing may be zero-filled while the rate is high";
+  // Small frames, one every 10 ms (0.4 MB/s): the window that ends after the 11th decides to
+  // zero-fill, a file is filled (inline, after that epoch), and the next frame starts it.
+  for (int i = 0; i < 14; ++i, ++txn, now_ns += 10000000) {
+    CommitEpoch(wal.get(), Commit{txn, {1}, 64}, &submitted, &acked);
+  }
   s = wal->Stats();
-  EXPECT_EQ(s.log_files_appended, 4u);
+  EXPECT_EQ(s.log_files_appended, 10u);
   EXPECT_EQ(s.log_files_filled, 1u);
-  EXPECT_EQ(s.prepared_publishes, 44u) << "every epoch is a frame";
+  EXPECT_EQ(s.prepared_publishes, 134u) << "every epoch is a frame";
   ASSERT_TRUE(wal->Close().ok());
   std::vector<SegmentEntry> raw;
   ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &raw).ok());
-  ASSERT_EQ(raw.size(), 5u);
-  EXPECT_EQ(raw[1].epoch, 6u);
-  EXPECT_EQ(raw[3].epoch, 18u);
+  ASSERT_EQ(raw.size(), 11u);
+  EXPECT_EQ(raw[1].epoch, 13u);
   std::string first, last_appended;
   ASSERT_TRUE(fs.GetFile(raw[0].path, &first));
-  ASSERT_TRUE(fs.GetFile(raw[3].path, &last_appended));
+  ASSERT_TRUE(fs.GetFile(raw[9].path, &last_appended));
   EXPECT_LT(first.size(), o.log_file_bytes);
-  EXPECT_GT(first.size(), 5 * 80000u);
-  // The last appended file ends early, at its last frame: epochs 18 and 19, then the small
-  // frames written before the average fell (about 15; one 4 KiB slot each).
-  EXPECT_LT(last_appended.size(), 2 * 84 * 1024 + 20 * kLogFrameAlign);
+  EXPECT_GT(first.size(), 12 * 300000u);
+  // The last appended file ends early, at its last frame: epochs 117-119 and the small frames
+  // written before the switch (one 4 KiB slot each).
+  EXPECT_LT(last_appended.size(), 3 * 296 * 1024 + 16 * kLogFrameAlign);
   fs.PowerLoss(Tear::kGarbage, 13);
   CheckRecovery(&fs, submitted, acked, "after appended and zero-filled log files");
   ReopenAndContinue(&fs, &submitted, acked, "after appended and zero-filled log files");
