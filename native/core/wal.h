@@ -104,7 +104,7 @@ struct WalOptions {
   // Whether log files are zero-filled ahead (a frame is then a write + a data sync into blocks
   // already on disk) or grown by appending (each frame's sync also makes the new size durable).
   // Zero-filling makes small frames cheaper but writes every byte twice, which under a heavy
-  // load costs more than it saves. kAuto follows the recent frame size (wal.cc, FillWanted).
+  // load costs more than it saves. kAuto follows the rate of slots taken (wal.cc, NoteFrameSize).
   LogFill log_fill = LogFill::kAuto;
   // Tests only: the monotonic clock (nanoseconds) LogFill::kAuto measures rates with.
   std::function<int64_t()> clock_ns;
