@@ -554,6 +554,50 @@ TEST(WalLog, AutoFillAppendsUnderAHighRateAndZeroFillsAtALowOne) {
   ReopenAndContinue(&fs, &submitted, acked, "after appended and zero-filled log files");
 }
 
+// LogFill::kAuto's thresholds, on a fake clock with one-slot (4 KiB) frames: the first window
+// decides at 96 MiB/s; after that a rate between 64 and 128 MiB/s changes nothing, whichever
+// way the choice went.
+TEST(WalLog, AutoFillHoldsItsChoiceBetweenTheThresholds) {
+  FaultInjectingFileSystem fs;
+  fs.MakeDir("/db");
+  int64_t now_ns = 1;
+  WalOptions o = InlineLogByHand(&fs);
+  o.log_file_bytes = 4u << 20;  // 1024 slots
+  o.log_fill = LogFill::kAuto;
+  o.clock_ns = [&now_ns] { return now_ns; };
+  std::shared_ptr<Wal> wal;
+  ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
+  std::map<uint64_t, Commit> submitted;
+  std::set<uint64_t> acked;
+  uint64_t txn = 1;
+  const auto run = [&](int frames, int64_t every_ns) {
+    for (int i = 0; i < frames; ++i, ++txn, now_ns += every_ns) {
+      CommitEpoch(wal.get(), Commit{txn, {1}, 64}, &submitted, &acked);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  };
+  // A slot every 40 µs: ~98 MiB/s. The first window (100 ms) decides: at or above 96 MiB/s,
+  // append; the next windows, in the band, keep it.
+  run(5200, 40000);
+  WalStats s = wal->Stats();
+  EXPECT_EQ(s.prepared_files, 0u) << "the first window at ~98 MiB/s must choose appending";
+  EXPECT_EQ(s.log_files_filled, 0u);
+  EXPECT_GE(s.log_files_appended, 5u);
+  // A slot every 1 ms: zero-filling; the next frame moves into the filled file.
+  run(150, 1000000);
+  s = wal->Stats();
+  EXPECT_EQ(s.log_files_filled, 1u);
+  const uint64_t appended = s.log_files_appended;
+  // Back in the band: zero-filling stays, every new file is filled.
+  run(2600, 40000);
+  s = wal->Stats();
+  EXPECT_EQ(s.log_files_appended, appended) << "a rate between the thresholds must not switch to appending";
+  EXPECT_GE(s.log_files_filled, 3u);
+  ASSERT_TRUE(wal->Close().ok());
+  fs.PowerLoss(Tear::kCutShort, 21);
+  CheckRecovery(&fs, submitted, acked, "after log files of both kinds");
+}
+
 // Epochs over 1 MiB are not frames even when the log file has room: they go into a segment
 // file of their own, which ends the current log file.
 TEST(WalLog, EpochsOverOneMebibyteAreFilesOfTheirOwn) {
