@@ -310,26 +310,33 @@ NativeWal* UnwrapThis(napi_env env, napi_callback_info info, napi_value (&argv)[
   return static_cast<NativeWal*>(ptr);
 }
 
+// The argument paths a commit's errors name, shared by the typed path (submitOne, submit) and
+// the scratch path (submitScratch), so that both report a bad field the same way.
+const ArgPath kTxnIdArg{"batch.txnToken", -1, "id"};
+const ArgPath kTxnEpochArg{"batch.txnToken", -1, "epoch"};
+const ArgPath kCommitSeqArg{"batch", -1, "commitSeq"};
+ArgPath FrameArg(long index, const char* field) { return ArgPath{"batch.frames", index, field}; }
+
 bool ArgToken(napi_env env, napi_value* argv, SubmitBatch* batch) {
-  if (!ArgU64(env, argv[0], ArgPath{"batch.txnToken", -1, "id"}, true, &batch->txn_id)) return false;
-  if (!ArgU32(env, argv[1], ArgPath{"batch.txnToken", -1, "epoch"}, false, true, 0,
+  if (!ArgU64(env, argv[0], kTxnIdArg, true, &batch->txn_id)) return false;
+  if (!ArgU32(env, argv[1], kTxnEpochArg, false, true, 0,
               &batch->txn_epoch)) {
     return false;
   }
-  return ArgU64(env, argv[2], ArgPath{"batch", -1, "commitSeq"}, false, &batch->commit_seq);
+  return ArgU64(env, argv[2], kCommitSeqArg, false, &batch->commit_seq);
 }
 
 bool ArgFrame(napi_env env, napi_value page_number, napi_value page_data, napi_value db_size,
               long index, SubmitFrame* frame) {
-  if (!ArgU32(env, page_number, ArgPath{"batch.frames", index, "pageNumber"}, true, false, 0,
+  if (!ArgU32(env, page_number, FrameArg(index, "pageNumber"), true, false, 0,
               &frame->page_number)) {
     return false;
   }
-  if (!ArgBytes(env, page_data, ArgPath{"batch.frames", index, "pageData"}, kMaxImageBytes,
+  if (!ArgBytes(env, page_data, FrameArg(index, "pageData"), kMaxImageBytes,
                 &frame->page_data, &frame->page_size)) {
     return false;
   }
-  return ArgU32(env, db_size, ArgPath{"batch.frames", index, "dbSizeIfCommit"}, false, true, 0,
+  return ArgU32(env, db_size, FrameArg(index, "dbSizeIfCommit"), false, true, 0,
                 &frame->db_size_if_commit);
 }
 
@@ -380,13 +387,13 @@ napi_value NativeWal::SubmitScratch(napi_env env, napi_callback_info info) {
   }
   SubmitBatch batch;
   SubmitFrame frame;
-  if (!NumberU64(env, s[0], ArgPath{"batch.txnToken", -1, "id"}, true, &batch.txn_id) ||
-      !NumberU32(env, s[1], ArgPath{"batch.txnToken", -1, "epoch"}, false, &batch.txn_epoch) ||
-      !NumberU64(env, s[2], ArgPath{"batch", -1, "commitSeq"}, false, &batch.commit_seq) ||
-      !NumberU32(env, s[3], ArgPath{"batch.frames", 0, "pageNumber"}, true, &frame.page_number) ||
-      !ArgBytes(env, argv[0], ArgPath{"batch.frames", 0, "pageData"}, kMaxImageBytes,
+  if (!NumberU64(env, s[0], kTxnIdArg, true, &batch.txn_id) ||
+      !NumberU32(env, s[1], kTxnEpochArg, false, &batch.txn_epoch) ||
+      !NumberU64(env, s[2], kCommitSeqArg, false, &batch.commit_seq) ||
+      !NumberU32(env, s[3], FrameArg(0, "pageNumber"), true, &frame.page_number) ||
+      !ArgBytes(env, argv[0], FrameArg(0, "pageData"), kMaxImageBytes,
                 &frame.page_data, &frame.page_size) ||
-      !NumberU32(env, s[4], ArgPath{"batch.frames", 0, "dbSizeIfCommit"}, false,
+      !NumberU32(env, s[4], FrameArg(0, "dbSizeIfCommit"), false,
                  &frame.db_size_if_commit)) {
     return nullptr;
   }
