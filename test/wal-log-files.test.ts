@@ -214,8 +214,10 @@ describe('log files', () => {
 
   test("the default logFileFill ('auto') appends at first, and zero-fills once it has seen a low rate of frames", async () => {
     const db = tmpDbPath();
-    const wal = ParallelWal.open(db, { logFileBytes: LOG_BYTES * 16 });
-    // One commit at a time is a low rate (a 4 KiB slot per ~0.2 ms at most, against 128 MiB/s):
+    // 16 MiB (4096 slots): far more frames than one commit at a time writes in a window, so
+    // the first file is still the one being appended to when the decision comes.
+    const wal = ParallelWal.open(db, { logFileBytes: 16 * 1024 * 1024 });
+    // One commit at a time is a low rate (a 4 KiB slot per ~0.1 ms at most, against 128 MiB/s):
     // after the first 100 ms window the preparer zero-fills a file.
     let txn = 0;
     const deadline = Date.now() + 20_000;

@@ -131,6 +131,20 @@ void SegmentBytes::Allocate(size_t n) {
   size_ = n;
 }
 
+void SegmentBytes::ZeroPadTo(size_t n) {
+  if (n <= size_) return;
+  if (n > capacity_) {
+    size_t capacity = 0;
+    uint8_t* data = AllocateBuffer(n, &capacity);
+    if (size_ > 0) std::memcpy(data, data_, size_);
+    Free(data_, capacity_);
+    data_ = data;
+    capacity_ = capacity;
+  }
+  std::memset(data_ + size_, 0, n - size_);
+  size_ = n;
+}
+
 void SegmentBytes::Reset() {
   Free(data_, capacity_);
   data_ = nullptr;

@@ -172,6 +172,9 @@ class SegmentBytes {
   size_t size() const { return size_; }
   // Shrinks the logical size (n <= the size passed to Allocate).
   void set_size(size_t n) { size_ = n; }
+  // Grows the logical size to n (>= size()) with zero bytes, in place when the capacity allows
+  // (pooled buffers are rounded up), else by moving the contents to a larger buffer.
+  void ZeroPadTo(size_t n);
   // Gives up ownership of the memory; return it with SegmentBytes::Free(ptr, *capacity).
   uint8_t* Release(size_t* capacity);
   static void Free(uint8_t* data, size_t capacity);

@@ -564,17 +564,6 @@ Status Wal::PublishWithRetries(const EpochBatch& batch, const SegmentWriteOption
 
 namespace {
 uint64_t AlignFrame(uint64_t x) { return (x + kLogFrameAlign - 1) / kLogFrameAlign * kLogFrameAlign; }
-// Writes a frame at `off`. Into a file grown by appends the write also covers the zeros up to
-// the next slot: they are synced with the frame, so a crash cannot leave anything but zeros
-// between two frames (the reader rejects a frame followed by non-zero padding), and the next
-// frame starts exactly at the end of the file.
-Status WriteFrameAt(WritableFile* file, uint64_t off, const uint8_t* data, size_t n, bool filled) {
-  static const uint8_t kZeros[kLogFrameAlign] = {};
-  PWAL_RETURN_IF_ERROR(file->WriteAt(off, data, n));
-  const uint64_t pad = AlignFrame(off + n) - (off + n);
-  if (filled || pad == 0) return Status::OK();
-  return file->WriteAt(off + n, kZeros, static_cast<size_t>(pad));
-}
 // LogFill::kAuto appends while frames take slots at this rate or more, and zero-fills again
 // below half of it, measured over windows of kFillWindowNs (NoteFrameSize).
 constexpr double kAppendBytesPerSec = 128.0 * 1024 * 1024;
@@ -644,13 +633,17 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
   SegmentBytes bytes;  // a recycled buffer: no zero-filling, no allocation once warm
   CommitCertificate cert;
   PWAL_RETURN_IF_ERROR(EncodeSegment(batch, o, &bytes, &cert));
-  const uint8_t* data = bytes.data();
+  // The frame's own size; a frame into a file grown by appends is written with the zeros up
+  // to its next slot (ZeroPadTo, below), in the same write: they are synced with the frame, so
+  // a crash cannot leave anything but zeros between two frames (the reader rejects a frame
+  // followed by non-zero padding), and the next frame starts exactly at the end of the file.
+  const size_t frame_bytes = bytes.size();
   const uint64_t capacity = options_.log_file_bytes;
-  NoteFrameSize(bytes.size());
+  NoteFrameSize(frame_bytes);
   // Epochs this big amortize a new file's metadata cost themselves, and zero-filling ahead for
   // them would double the bytes written: they go through a file of their own (which ends the
   // current log file, below).
-  const bool fits = bytes.size() <= std::min<uint64_t>(capacity, kMaxPreparedSegmentBytes);
+  const bool fits = frame_bytes <= std::min<uint64_t>(capacity, kMaxPreparedSegmentBytes);
   // A file grown by appends ends early once zero-filling is wanted and a filled file is ready
   // (the first file of a session, made before the preparer's first file, or a load that fell).
   bool switch_to_filled = false;
@@ -658,14 +651,15 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
     std::lock_guard<std::mutex> g(prep_mu_);
     switch_to_filled = fill_wanted_ && !prep_log_temps_.empty();
   }
-  if (fits && log_file_ && !switch_to_filled && log_off_ + bytes.size() <= capacity) {
+  if (fits && log_file_ && !switch_to_filled && log_off_ + frame_bytes <= capacity) {
     // The common case: the next slot of the current file. Zero-filled: the slot is already on
     // disk, no size change, no new inode, no name: one write and one data sync. Grown by
     // appends: the write extends the file and the sync makes the new size durable with it.
     *tried = true;
     const SyncMode mode = log_filled_ ? PreparedFileSyncMode(options.fsync_policy)
                                       : NewFileSyncMode(options.fsync_policy);
-    Status st = WriteFrameAt(log_file_.get(), log_off_, data, bytes.size(), log_filled_);
+    if (!log_filled_) bytes.ZeroPadTo(AlignFrame(frame_bytes));
+    Status st = log_file_->WriteAt(log_off_, bytes.data(), bytes.size());
     if (st.ok() && mode != SyncMode::kNone) st = log_file_->Sync(mode);
     if (!st.ok()) {
       // Never written or synced again (fsyncgate): the frames before it are durable and stay.
@@ -673,12 +667,12 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
       CloseLogFile();
       return st.WithContext(where);
     }
-    result->bytes_written = bytes.size();
+    result->bytes_written = frame_bytes;
     result->path = log_path_;
     result->frame = true;
     result->offset = log_off_;
     result->certificate = std::move(cert);
-    log_off_ = AlignFrame(log_off_ + bytes.size());
+    log_off_ = AlignFrame(log_off_ + frame_bytes);
     return Status::OK();
   }
   // Whatever happens below, this epoch does not go into the current file: it is finished. (A
@@ -716,7 +710,8 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
   const std::string context = "starting log file " + final_path;
   std::unique_ptr<WritableFile> file;
   Status st = filled ? fs_->ReopenForOverwrite(temp, &file) : CreateEmptyPoolTemp(fs_, db_path_, &temp, &file);
-  if (st.ok()) st = WriteFrameAt(file.get(), 0, data, bytes.size(), filled);
+  if (!filled) bytes.ZeroPadTo(AlignFrame(frame_bytes));
+  if (st.ok()) st = file->WriteAt(0, bytes.data(), bytes.size());
   if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
   if (!st.ok()) {
     if (file) file->Close();
@@ -740,13 +735,13 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
   }
   log_file_ = std::move(file);
   log_path_ = final_path;
-  log_off_ = AlignFrame(bytes.size());
+  log_off_ = AlignFrame(frame_bytes);
   log_filled_ = filled;
   {
     std::lock_guard<std::mutex> g(stats_mu_);
     ++(filled ? stats_.log_files_filled : stats_.log_files_appended);
   }
-  result->bytes_written = bytes.size();
+  result->bytes_written = frame_bytes;
   result->path = final_path;
   result->frame = true;
   result->offset = 0;

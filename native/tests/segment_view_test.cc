@@ -152,6 +152,22 @@ TEST(SegmentBytesTest, ReadRejectsAFileThatGrewAndBoundsBeforeAllocating) {
   EXPECT_NE(st.message().find("exceeds the maximum"), std::string::npos) << st.message();
 }
 
+TEST(SegmentBytesTest, ZeroPadToKeepsTheBytesAndAppendsZeros) {
+  // Small (exact capacity: the contents move) and pooled (rounded capacity: in place).
+  for (size_t n : {size_t{100}, size_t{70000}}) {
+    SegmentBytes b;
+    b.Allocate(n);
+    std::memset(b.data(), 0x5a, n);
+    const size_t to = (n + 4095) / 4096 * 4096;
+    b.ZeroPadTo(to);
+    ASSERT_EQ(b.size(), to);
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(b.data()[i], 0x5a) << i;
+    for (size_t i = n; i < to; ++i) ASSERT_EQ(b.data()[i], 0) << i;
+    b.ZeroPadTo(n);  // never shrinks
+    EXPECT_EQ(b.size(), to);
+  }
+}
+
 TEST(SegmentBytesTest, RecycledBuffersAreReusedAndIndependent) {
   // Large buffers go back to the pool and come out again; a released buffer is owned by its
   // holder until Free, and sizes below the pool threshold work too.
