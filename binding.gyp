@@ -24,6 +24,7 @@
         "native/core/wal.cc",
         "native/core/wal_registry.cc",
         "native/core/wal_control.cc",
+        "native/core/wal_checkpoint.cc",
         "native/binding/errors.cc",
         "native/binding/wal_args.cc",
         "native/binding/wal_events.cc",

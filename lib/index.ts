@@ -74,6 +74,7 @@ export {
 } from './wal';
 export type {
   AdvanceAndFlushOptions,
+  ParallelWalCheckpointResult,
   CloseOptions,
   OpenOptions,
   ParallelWalBatch,

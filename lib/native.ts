@@ -82,6 +82,8 @@ export interface NativeWalHandle {
   isRunning(): boolean;
   /** Seals the current epoch and flushes everything sealed; resolves with the new epoch. */
   advanceAndFlush(timeoutMs: number): Promise<number>;
+  /** Deletes the oldest files wholly <= epoch; [filesDeleted, bytesFreed, firstRetainedEpoch (-1: none)]. */
+  checkpoint(epoch: number): Promise<[number, number, number]>;
   /** Refs (true) or unrefs the handle's thread-safe function; returns the durable epoch (-1: none). */
   setWaiting(waiting: boolean): number;
   /** A JS waiter exists for `epoch`: report the next transition (and seal it if still open). */

@@ -57,6 +57,19 @@ export interface AdvanceAndFlushOptions {
   timeoutMs?: number;
 }
 
+/** What {@link ParallelWalCoordinator.checkpoint} did. */
+export interface ParallelWalCheckpointResult {
+  /** Files deleted (segment files or log files, each holding only epochs <= the checkpoint). */
+  filesDeleted: number;
+  /** Their sizes added up. */
+  bytesFreed: number;
+  /**
+   * First epoch of the oldest file kept (recovery starts there; it may hold epochs <= the
+   * checkpoint, which replay again), or `null` when the log has no file.
+   */
+  firstRetainedEpoch: number | null;
+}
+
 /** Options of {@link ParallelWalCoordinator.start}. */
 export interface StartOptions {
   /** Durability of the segments the flusher writes. @default the WAL's `fsyncPolicy` option */
@@ -331,6 +344,40 @@ export class ParallelWalCoordinator {
     // Deliver the durable epoch now rather than waiting for the coalesced native event.
     if (this.#native !== null) this.#deliverDurable(this.#native.durableEpoch());
     return next;
+  }
+
+  /**
+   * Checkpoint: tells the WAL that every epoch <= `epoch` is applied to the application's own
+   * storage, so the log no longer needs to keep it. Deletes, off the event loop and beside the
+   * running flusher, the log's oldest files whose epochs are all <= `epoch`, oldest first, with
+   * a directory sync after each (unless `fsyncPolicy` is `off`): a crash at any point leaves a
+   * suffix of the log, which recovers without a gap. Whole files only: a log file that also
+   * holds a later epoch is kept, and so is the newest file (the log goes on from it), so
+   * recovery after a checkpoint returns every epoch > `epoch` and possibly some epochs <= it
+   * (replaying an after-image twice gives the same page). See docs/durability.md, "Checkpoints".
+   * @param epoch an epoch <= {@link durableEpoch} (number or bigint).
+   * @throws TypeError / RangeError (`ERR_OUT_OF_RANGE`) for an epoch that is not a non-negative
+   *   integer or is above the durable epoch; (rejects) `WAL_CLOSED`, `WAL_IO` naming the file.
+   */
+  async checkpoint(epoch: number | bigint): Promise<ParallelWalCheckpointResult> {
+    const e = toEpoch('epoch', epoch);
+    const n = this.#native;
+    if (n === null || this.#intakeClosed) throw closedError('checkpoint');
+    const durable = n.durableEpoch();
+    if (e > durable) {
+      const err = new RangeError(
+        `The value of "epoch" is out of range. It must be <= durableEpoch() (${durable < 0 ? 'no epoch is durable yet' : durable}). Received ${String(epoch)}`,
+      );
+      (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
+      throw err;
+    }
+    let r: [number, number, number];
+    try {
+      r = await n.checkpoint(e);
+    } catch (err) {
+      throw fromNative(err);
+    }
+    return { filesDeleted: r[0], bytesFreed: r[1], firstRetainedEpoch: r[2] < 0 ? null : r[2] };
   }
 
   /**

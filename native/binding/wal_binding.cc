@@ -46,6 +46,7 @@ class NativeWal : public Napi::ObjectWrap<NativeWal> {
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value AdvanceAndFlush(const Napi::CallbackInfo& info);
+  Napi::Value Checkpoint(const Napi::CallbackInfo& info);
   Napi::Value SetWaiting(const Napi::CallbackInfo& info);
   Napi::Value RequestFlush(const Napi::CallbackInfo& info);
   Napi::Value Failure(const Napi::CallbackInfo& info);
@@ -573,6 +574,62 @@ Napi::Value NativeWal::AdvanceAndFlush(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// checkpoint(epoch) -> Promise<[filesDeleted, bytesFreed, firstRetainedEpoch (-1: none)]>:
+// Wal::Checkpoint on a libuv worker (directory listing, deletions, directory syncs).
+class CheckpointWorker : public Napi::AsyncWorker {
+ public:
+  CheckpointWorker(Napi::Env env, std::shared_ptr<Wal> wal, uint64_t upto)
+      : Napi::AsyncWorker(env, "parallel-wal:checkpoint"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        wal_(std::move(wal)),
+        upto_(upto) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { status_ = wal_->Checkpoint(upto_, &result_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    wal_.reset();
+    if (!status_.ok()) {
+      deferred_.Reject(StatusToError(env, status_).Value());
+      return;
+    }
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(0u, Napi::Number::New(env, static_cast<double>(result_.files_deleted)));
+    out.Set(1u, Napi::Number::New(env, static_cast<double>(result_.bytes_freed)));
+    out.Set(2u, Napi::Number::New(env, result_.first_retained_epoch
+                                           ? static_cast<double>(*result_.first_retained_epoch)
+                                           : -1.0));
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& e) override {
+    wal_.reset();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Wal> wal_;  // keeps the object alive across a concurrent close()
+  uint64_t upto_;
+  Status status_;
+  Wal::CheckpointResult result_;
+};
+
+Napi::Value NativeWal::Checkpoint(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Wal* wal = wal_or_throw(env);
+  if (wal == nullptr) return env.Undefined();
+  uint64_t upto = 0;
+  if (!info[0].IsNumber() ||
+      !NumberU64(env, info[0].As<Napi::Number>().DoubleValue(), ArgPath{"epoch"}, false, &upto)) {
+    if (!env.IsExceptionPending()) SetArgTypeError(env, "epoch", "of type number", "another type");
+    return env.Undefined();
+  }
+  auto* worker = new CheckpointWorker(env, wal_, upto);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 Napi::Value NativeWal::SetWaiting(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bool waiting = info[0].ToBoolean().Value();
@@ -731,6 +788,7 @@ void NativeWal::Register(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&NativeWal::Start>("start"),
           InstanceMethod<&NativeWal::Stop>("stop"),
           InstanceMethod<&NativeWal::AdvanceAndFlush>("advanceAndFlush"),
+          InstanceMethod<&NativeWal::Checkpoint>("checkpoint"),
           InstanceMethod<&NativeWal::SetWaiting>("setWaiting"),
           InstanceMethod<&NativeWal::RequestFlush>("requestFlush"),
           InstanceMethod<&NativeWal::Failure>("failure"),

@@ -13,6 +13,7 @@
 //   submit(txnId, txnEpoch, commitSeq, frames) -> epoch
 //   currentEpoch(), durableEpoch() (-1: none), threadSlot(), isRunning(), isFailed()
 //   start(fsyncPolicy), stop(), advanceAndFlush(timeoutMs) -> Promise<newEpoch>
+//   checkpoint(epoch) -> Promise<[filesDeleted, bytesFreed, firstRetainedEpoch]>
 //   setWaiting(bool) -> durableEpoch, requestFlush(), failure() -> [epoch, code, msg, errno]?
 //   close(abort), stats()
 // Per-environment state lives in the handles and in the class's WalEnv (constructor data),

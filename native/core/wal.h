@@ -295,6 +295,22 @@ class Wal {
 
   WalStats Stats() const;  // any thread; a snapshot
 
+  // Checkpoint (wal_checkpoint.cc): the application has applied every epoch <= `upto` to its
+  // own storage and no longer needs them replayed. Deletes the log's oldest files whose epochs
+  // are all <= min(upto, DurableEpoch()), oldest first, syncing the directory after each
+  // deletion (fsync policy not off), so that a crash at any point leaves a suffix of the log:
+  // recovery never sees a gap. Whole files only: a log file that also holds a later epoch stays,
+  // and so does the newest published file (the next frame's certificate links to it; reopening
+  // continues after it). Records of epochs <= upto in kept files still replay (replay is
+  // idempotent). Runs beside the flusher (it only touches files the WAL will never write again).
+  // Closed after Close. Any thread except the flusher; serialized with other checkpoints.
+  struct CheckpointResult {
+    uint64_t files_deleted = 0;
+    uint64_t bytes_freed = 0;
+    std::optional<uint64_t> first_retained_epoch;  // name epoch of the oldest file left
+  };
+  Status Checkpoint(uint64_t upto, CheckpointResult* out);
+
   // Internal access for tests.
   EpochCoordinator* coordinator() { return coord_.get(); }
 
@@ -477,6 +493,7 @@ class Wal {
   // (RecycleRecords / TakeSpareRecords): in steady state a commit allocates nothing, and no
   // image is freed by a thread other than the one that allocated it (glibc's arena lock was a
   // hot spot between the JS thread and the flusher).
+  std::mutex checkpoint_mu_;  // one Checkpoint at a time
   std::mutex spare_mu_;
   std::vector<WalRecord> spare_records_;  // guarded by spare_mu_
   size_t spare_bytes_ = 0;                // image capacity held in spare_records_

@@ -636,3 +636,236 @@ TEST(WalLog, EpochsOverOneMebibyteAreFilesOfTheirOwn) {
 
 }  // namespace
 }  // namespace pwal
+
+// ---- Checkpoints (Wal::Checkpoint, wal_checkpoint.cc) ---------------------------------------
+
+namespace pwal {
+namespace {
+
+// Commits txns first..last, one epoch each (flushed by hand); epochs_of[txn] gets its epoch.
+void CommitRange(Wal* wal, uint64_t first, uint64_t last, std::map<uint64_t, Commit>* submitted,
+                 std::set<uint64_t>* acked, std::map<uint64_t, uint64_t>* epochs_of) {
+  for (uint64_t txn = first; txn <= last; ++txn) {
+    Commit c{txn, {static_cast<uint32_t>(txn % 5 + 1)}, 64};
+    (*submitted)[txn] = c;
+    uint64_t e;
+    ASSERT_TRUE(SubmitCommit(wal, 0, c, &e).ok());
+    ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok()) << txn;
+    acked->insert(txn);
+    (*epochs_of)[txn] = e;
+  }
+}
+
+// The acknowledged txns a checkpoint at `upto` must keep: every one of a later epoch.
+std::set<uint64_t> AckedAfter(const std::set<uint64_t>& acked,
+                              const std::map<uint64_t, uint64_t>& epochs_of, uint64_t upto) {
+  std::set<uint64_t> out;
+  for (uint64_t txn : acked) {
+    if (epochs_of.at(txn) > upto) out.insert(txn);
+  }
+  return out;
+}
+
+// Log files of 4 slots, one epoch per frame: epoch 0 alone (appended), then 1-4, 5-8, 9.
+// A checkpoint deletes the files whose epochs are all <= its epoch, never a file that holds a
+// later one, and never the newest; what it keeps recovers, survives power loss and continues.
+TEST(WalCheckpoint, DeletesWholeFilesUpToTheEpochAndKeepsTheNewest) {
+  FaultInjectingFileSystem fs;
+  fs.MakeDir("/db");
+  std::map<uint64_t, Commit> submitted;
+  std::set<uint64_t> acked;
+  std::map<uint64_t, uint64_t> epochs_of;
+  std::shared_ptr<Wal> wal;
+  ASSERT_TRUE(Wal::Open(kDb, InlineLogByHand(&fs), &wal).ok());
+  CommitRange(wal.get(), 1, 10, &submitted, &acked, &epochs_of);
+  ASSERT_EQ(epochs_of[1], 0u);
+  ASSERT_EQ(epochs_of[10], 9u);
+  std::vector<SegmentEntry> files;
+  ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &files).ok());
+  ASSERT_EQ(files.size(), 4u);
+  ASSERT_EQ(files[2].epoch, 5u);
+
+  Wal::CheckpointResult cp;
+  ASSERT_TRUE(wal->Checkpoint(3, &cp).ok());  // epoch 4 shares file 1-4: only file 0 goes
+  EXPECT_EQ(cp.files_deleted, 1u);
+  EXPECT_EQ(cp.bytes_freed, kLogFrameAlign);
+  EXPECT_EQ(cp.first_retained_epoch.value_or(0), 1u);
+  ASSERT_TRUE(wal->Checkpoint(4, &cp).ok());
+  EXPECT_EQ(cp.files_deleted, 1u);
+  EXPECT_EQ(cp.bytes_freed, kSmallLogFile);
+  EXPECT_EQ(cp.first_retained_epoch.value_or(0), 5u);
+  ASSERT_TRUE(wal->Checkpoint(4, &cp).ok());  // again: nothing left to do
+  EXPECT_EQ(cp.files_deleted, 0u);
+  EXPECT_EQ(cp.first_retained_epoch.value_or(0), 5u);
+  // Beyond the durable epoch (9): clamped to it. File 5-8 goes; file 9, the newest, stays even
+  // though every epoch in it is <= 9.
+  ASSERT_TRUE(wal->Checkpoint(1000, &cp).ok());
+  EXPECT_EQ(cp.files_deleted, 1u);
+  EXPECT_EQ(cp.first_retained_epoch.value_or(0), 9u);
+
+  // The WAL goes on writing after the checkpoints.
+  CommitRange(wal.get(), 11, 14, &submitted, &acked, &epochs_of);
+  ASSERT_TRUE(wal->Close().ok());
+  Wal::CheckpointResult closed;
+  EXPECT_EQ(wal->Checkpoint(1000, &closed).code(), Status::Code::kClosed);
+  fs.PowerLoss(Tear::kGarbage, 3);
+  std::set<uint64_t> got = CheckRecovery(&fs, submitted, AckedAfter(acked, epochs_of, 8),
+                                         "after checkpoints");
+  EXPECT_EQ(got, AckedAfter(acked, epochs_of, 8)) << "exactly the files after the checkpoint";
+  ReopenAndContinue(&fs, &submitted, AckedAfter(acked, epochs_of, 8), "after checkpoints");
+}
+
+// With a prepared file per epoch (no log files): every epoch is a file of its own, so a
+// checkpoint deletes exactly the epochs up to it, except the newest; the next epoch's prepared
+// (unwritten) file does not count as a later file.
+TEST(WalCheckpoint, FilePerEpochDeletesEachEpochUpToTheNewest) {
+  FaultInjectingFileSystem fs;
+  fs.MakeDir("/db");
+  std::map<uint64_t, Commit> submitted;
+  std::set<uint64_t> acked;
+  std::map<uint64_t, uint64_t> epochs_of;
+  std::shared_ptr<Wal> wal;
+  ASSERT_TRUE(Wal::Open(kDb, InlinePreparedByHand(&fs), &wal).ok());
+  CommitRange(wal.get(), 1, 6, &submitted, &acked, &epochs_of);
+  Wal::CheckpointResult cp;
+  ASSERT_TRUE(wal->Checkpoint(2, &cp).ok());
+  EXPECT_EQ(cp.files_deleted, 3u);  // epochs 0, 1, 2
+  EXPECT_EQ(cp.first_retained_epoch.value_or(0), 3u);
+  ASSERT_TRUE(wal->Checkpoint(5, &cp).ok());
+  EXPECT_EQ(cp.files_deleted, 2u) << "epoch 5 is the newest published file";
+  EXPECT_EQ(cp.first_retained_epoch.value_or(0), 5u);
+  ASSERT_TRUE(wal->Close().ok());
+  fs.PowerLoss(Tear::kDrop, 1);
+  std::set<uint64_t> got = CheckRecovery(&fs, submitted, AckedAfter(acked, epochs_of, 4), "per-epoch files");
+  EXPECT_EQ(got, AckedAfter(acked, epochs_of, 4));
+  ReopenAndContinue(&fs, &submitted, AckedAfter(acked, epochs_of, 4), "per-epoch files");
+}
+
+// Power loss at every I/O step of a checkpoint (and of the commits that follow it), with every
+// tear: recovery never reports a gap, keeps every acknowledged commit after the checkpoint's
+// epoch, and the log continues after a reopen.
+TEST(WalCheckpoint, ACrashAtAnyStepLeavesASuffixOfTheLog) {
+  auto run = [](FaultInjectingFileSystem* fs, RunResult* r, std::map<uint64_t, uint64_t>* epochs_of,
+                uint64_t crash_from) {
+    std::shared_ptr<Wal> wal;
+    ASSERT_TRUE(Wal::Open(kDb, InlineLogByHand(fs), &wal).ok());
+    CommitRange(wal.get(), 1, 13, &r->submitted, &r->acked, epochs_of);
+    if (crash_from > 0) fs->CrashAtStep(crash_from);
+    Wal::CheckpointResult cp;
+    if (wal->Checkpoint(10, &cp).ok()) {
+      for (uint64_t txn = 14; txn <= 15; ++txn) {
+        Commit c{txn, {1}, 64};
+        r->submitted[txn] = c;
+        uint64_t e;
+        if (!SubmitCommit(wal.get(), 0, c, &e).ok()) break;
+        if (!wal->AdvanceAndFlush(10000, nullptr).ok()) break;
+        r->acked.insert(txn);
+        (*epochs_of)[txn] = e;
+      }
+    }
+    wal->Close(true);
+  };
+  uint64_t first = 0, last = 0;
+  {
+    FaultInjectingFileSystem fs;
+    fs.MakeDir("/db");
+    RunResult r;
+    std::map<uint64_t, uint64_t> epochs_of;
+    run(&fs, &r, &epochs_of, 0);
+    ASSERT_EQ(r.acked.size(), 15u);
+    last = fs.steps();
+  }
+  {
+    // The step count before the checkpoint: the same workload up to txn 13.
+    FaultInjectingFileSystem fs;
+    fs.MakeDir("/db");
+    std::shared_ptr<Wal> wal;
+    ASSERT_TRUE(Wal::Open(kDb, InlineLogByHand(&fs), &wal).ok());
+    RunResult r;
+    std::map<uint64_t, uint64_t> epochs_of;
+    CommitRange(wal.get(), 1, 13, &r.submitted, &r.acked, &epochs_of);
+    first = fs.steps() + 1;
+    wal->Close(true);
+  }
+  ASSERT_GT(last, first + 6) << "the checkpoint deletes files and syncs the directory";
+  const Tear tears[] = {Tear::kDrop, Tear::kCutShort, Tear::kZeroFill, Tear::kGarbage};
+  for (uint64_t step = first; step <= last; ++step) {
+    for (Tear tear : tears) {
+      const std::string where = "checkpoint crash at step " + std::to_string(step) + " tear " +
+                                std::to_string(static_cast<int>(tear));
+      FaultInjectingFileSystem fs;
+      fs.MakeDir("/db");
+      RunResult r;
+      std::map<uint64_t, uint64_t> epochs_of;
+      run(&fs, &r, &epochs_of, step);
+      EXPECT_TRUE(fs.crashed()) << where;
+      fs.PowerLoss(tear, step);
+      const std::set<uint64_t> keep = AckedAfter(r.acked, epochs_of, 10);
+      CheckRecovery(&fs, r.submitted, keep, where);
+      ReopenAndContinue(&fs, &r.submitted, keep, where);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+// Checkpoints beside a running flusher, a background preparer and three producer threads (run
+// under TSan in CI). The main thread commits too and, after each of its commits, checkpoints a
+// few epochs behind the durable one (an application applying the log with a lag): every
+// acknowledged commit after the last checkpoint recovers.
+TEST(WalCheckpoint, RunsBesideTheFlusherAndTheProducers) {
+  FaultInjectingFileSystem fs;
+  fs.MakeDir("/db");
+  WalOptions o;
+  o.prepare = PrepareMode::kBackground;
+  o.log_file_bytes = kSmallLogFile;
+  o.log_fill = LogFill::kAlways;
+  o.slot_count = 4;
+  o.fs = &fs;
+  std::shared_ptr<Wal> wal;
+  ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
+  std::mutex mu;
+  RunResult r;
+  std::map<uint64_t, uint64_t> epochs_of;
+  auto commit = [&](size_t slot, uint64_t txn, uint32_t page) {
+    Commit c{txn, {page}, 200};
+    {
+      std::lock_guard<std::mutex> g(mu);
+      r.submitted[c.txn] = c;
+    }
+    uint64_t e;
+    if (!SubmitCommit(wal.get(), slot, c, &e).ok()) return false;
+    if (!wal->WaitForEpochDurable(e, 30000).ok()) return false;
+    std::lock_guard<std::mutex> g(mu);
+    r.acked.insert(c.txn);
+    epochs_of[c.txn] = e;
+    return true;
+  };
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 3; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < 60; ++i) {
+        EXPECT_TRUE(commit(t, static_cast<uint64_t>(t) * 1000 + i + 1, i % 4 + 1));
+      }
+    });
+  }
+  uint64_t upto = 0, deleted = 0;
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(commit(3, 3000 + i + 1, 9));
+    const std::optional<uint64_t> d = wal->DurableEpoch();
+    ASSERT_TRUE(d.has_value());
+    if (*d < 3) continue;
+    upto = *d - 3;
+    Wal::CheckpointResult cp;
+    ASSERT_TRUE(wal->Checkpoint(upto, &cp).ok());
+    deleted += cp.files_deleted;
+  }
+  for (auto& t : ts) t.join();
+  ASSERT_TRUE(wal->Close().ok());
+  EXPECT_GT(deleted, 0u);
+  std::set<uint64_t> got =
+      CheckRecovery(&fs, r.submitted, AckedAfter(r.acked, epochs_of, upto), "beside the flusher");
+  EXPECT_LT(got.size(), r.acked.size()) << "files were deleted";
+}
+
+}  // namespace
+}  // namespace pwal
