@@ -68,7 +68,33 @@ async function main() {
       const store = await open({ dir, payload, inflight });
       const rssSeries = [];
       const t0 = Date.now();
-      const timer = setInterval(() => rssSeries.push({ t: (Date.now() - t0) / 1000, rss: sampleRss() }), 1000);
+      // Disk: an application that applies the log as it goes checkpoints what is durable, once a
+      // second (ParallelWalCoordinator.checkpoint); the log's size on disk must stay bounded.
+      const wal = store.wal && typeof store.wal.checkpoint === 'function' ? store.wal : null;
+      const diskNow = () => {
+        let b = 0;
+        for (const f of fs.readdirSync(dir)) {
+          try {
+            b += fs.statSync(path.join(dir, f)).size;
+          } catch {
+            // deleted between the listing and the stat
+          }
+        }
+        return b;
+      };
+      let peakDiskBytes = 0;
+      let checkpoints = 0;
+      let checkpointError;
+      const timer = setInterval(() => {
+        rssSeries.push({ t: (Date.now() - t0) / 1000, rss: sampleRss() });
+        peakDiskBytes = Math.max(peakDiskBytes, diskNow());
+        if (wal && wal.durableEpoch() >= 0) {
+          wal.checkpoint(wal.durableEpoch()).then(
+            () => checkpoints++,
+            (e) => (checkpointError = String(e)),
+          );
+        }
+      }, 1000);
       const hist = newHistogram();
       // Whole-run latency histogram on top of the per-second windows.
       const op = store.op;
@@ -82,9 +108,10 @@ async function main() {
       );
       clearInterval(timer);
       rssSeries.push({ t: (Date.now() - t0) / 1000, rss: sampleRss() });
-      let diskBytes = 0;
-      for (const f of fs.readdirSync(dir)) diskBytes += fs.statSync(path.join(dir, f)).size;
+      const diskBytes = diskNow();
+      peakDiskBytes = Math.max(peakDiskBytes, diskBytes);
       await store.close();
+      if (checkpointError) throw new Error(`checkpoint failed: ${checkpointError}`);
       send({
         type: 'sustained',
         payloadSize,
@@ -97,6 +124,8 @@ async function main() {
         p999: hist.getValueAtPercentile(99.9) / 1e6,
         max: hist.maxValue / 1e6,
         diskBytes,
+        peakDiskBytes,
+        checkpoints: wal ? checkpoints : null,
       });
     } catch (e) {
       send({ type: 'error', sustained: true, message: String((e && e.stack) || e) });

@@ -318,7 +318,12 @@ async function run(ctx) {
     st.add('commits/s', OURS, stat(sus.samples.map((s) => s.rate)));
     st.add('p99 latency (ms)', OURS, stat(sus.samples.map((s) => s.p99)));
     st.add('RSS (MiB)', OURS, stat(sus.rssSeries.map((p) => p.rss / MiB)));
-    st.note(`Whole run: p50 ${fmt(sus.p50, 3)} ms, p99 ${fmt(sus.p99, 3)} ms, p99.9 ${fmt(sus.p999, 3)} ms, max ${fmt(sus.max, 3)} ms; ${(sus.diskBytes / 1e9).toFixed(2)} GB on disk at the end.`);
+    st.note(`Whole run: p50 ${fmt(sus.p50, 3)} ms, p99 ${fmt(sus.p99, 3)} ms, p99.9 ${fmt(sus.p999, 3)} ms, max ${fmt(sus.max, 3)} ms.`);
+    st.note(
+      sus.checkpoints === null || sus.checkpoints === undefined
+        ? `Disk: ${(sus.diskBytes / 1e9).toFixed(2)} GB at the end (no checkpoints).`
+        : `Disk, with a checkpoint of everything durable once a second (${sus.checkpoints} checkpoints): peak ${(sus.peakDiskBytes / 1e6).toFixed(0)} MB, ${(sus.diskBytes / 1e6).toFixed(0)} MB at the end.`,
+    );
     st.note(`RSS ${verdict.text}. Series (s:MiB): ${sus.rssSeries.map((p) => `${p.t.toFixed(0)}:${(p.rss / MiB).toFixed(0)}`).join(' ')}`);
     ctx.tables.push(st);
   }
