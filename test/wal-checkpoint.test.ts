@@ -43,9 +43,9 @@ describe('checkpoint', () => {
     expect(await recoveredTxns(db)).toEqual(range(17, 40));
 
     // Everything durable, as a bigint: the second file goes, the newest stays.
-    r = await wal.checkpoint(BigInt(wal.durableEpoch()));
+    r = await wal.checkpoint(BigInt(wal.durableEpoch()!));
     expect(r).toEqual({ filesDeleted: 1, bytesFreed: LOG_BYTES, firstRetainedEpoch: epochs.get(33) });
-    r = await wal.checkpoint(wal.durableEpoch());
+    r = await wal.checkpoint(wal.durableEpoch()!);
     expect(r.filesDeleted).toBe(0);
     expect(await recoveredTxns(db)).toEqual(range(33, 40));
 
@@ -69,8 +69,9 @@ describe('checkpoint', () => {
       const base = round * 10;
       // 10 concurrent commits, and a checkpoint a few epochs behind the durable one while they fly.
       const inFlight = range(base + 1, base + 10).map(async (t) => epochs.set(t, await wal.commit(oneFrame(t, t))));
-      if (wal.durableEpoch() >= 2) {
-        upto = wal.durableEpoch() - 2;
+      const durable = wal.durableEpoch();
+      if (durable !== undefined && durable >= 2) {
+        upto = durable - 2;
         deleted += (await wal.checkpoint(upto)).filesDeleted;
       }
       await Promise.all(inFlight);

@@ -12,6 +12,7 @@ import {
   PARALLEL_WAL_STAGE_SCENARIO_ID,
   PARALLEL_WAL_TRACE_CHANNEL,
   ParallelWal,
+  type ParallelWalCheckpointResult,
   type ParallelWalCommitCertificate,
   type ParallelWalConfig,
   type ParallelWalControlSurface,
@@ -127,6 +128,11 @@ export function walTypes(wal: ParallelWalCoordinator): void {
   expectType<Record<ParallelWalFallbackReason, number>>(stats.fallbacks);
   expectType<ParallelWalOperatingMode>(stats.mode);
   expectType<ParallelWalFallbackReason | null>(stats.fallbackReason);
+  const checkpointed = wal.checkpoint(3n);
+  expectType<Promise<ParallelWalCheckpointResult>>(checkpointed);
+  expectExact<ParallelWalCheckpointResult, { filesDeleted: number; bytesFreed: number; firstRetainedEpoch: number | null }>(true);
+  // @ts-expect-error an epoch is a number or a bigint
+  void wal.checkpoint('3');
 }
 
 // ---- lane stager ----
