@@ -527,21 +527,24 @@ Napi::Value NativeWal::Stop(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-class AdvanceAndFlushWorker : public Napi::AsyncWorker {
+// A blocking core call on a libuv worker, settled as a promise: Execute() runs the call (and
+// never touches N-API), OnOK() rejects with the mapped status or resolves with Result().
+class WalPromiseWorker : public Napi::AsyncWorker {
  public:
-  AdvanceAndFlushWorker(Napi::Env env, std::shared_ptr<Wal> wal, uint32_t timeout_ms)
-      : Napi::AsyncWorker(env, "parallel-wal:advanceAndFlush"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        wal_(std::move(wal)),
-        timeout_ms_(timeout_ms) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
-  void Execute() override { status_ = wal_->AdvanceAndFlush(timeout_ms_, &new_epoch_); }
+ protected:
+  WalPromiseWorker(Napi::Env env, const char* name, std::shared_ptr<Wal> wal)
+      : Napi::AsyncWorker(env, name),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        wal_(std::move(wal)) {}
+  virtual Napi::Value Result(Napi::Env env) = 0;  // JS thread, status_ OK
+
   void OnOK() override {
     Napi::Env env = Env();
     wal_.reset();
     if (status_.ok()) {
-      deferred_.Resolve(Napi::Number::New(env, static_cast<double>(new_epoch_)));
+      deferred_.Resolve(Result(env));
     } else {
       deferred_.Reject(StatusToError(env, status_).Value());
     }
@@ -551,11 +554,23 @@ class AdvanceAndFlushWorker : public Napi::AsyncWorker {
     deferred_.Reject(e.Value());
   }
 
- private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<Wal> wal_;  // keeps the object alive; Close() on it is serialized by the core
-  uint32_t timeout_ms_;
   Status status_;
+};
+
+class AdvanceAndFlushWorker : public WalPromiseWorker {
+ public:
+  AdvanceAndFlushWorker(Napi::Env env, std::shared_ptr<Wal> wal, uint32_t timeout_ms)
+      : WalPromiseWorker(env, "parallel-wal:advanceAndFlush", std::move(wal)),
+        timeout_ms_(timeout_ms) {}
+  void Execute() override { status_ = wal_->AdvanceAndFlush(timeout_ms_, &new_epoch_); }
+  Napi::Value Result(Napi::Env env) override {
+    return Napi::Number::New(env, static_cast<double>(new_epoch_));
+  }
+
+ private:
+  uint32_t timeout_ms_;
   uint64_t new_epoch_ = 0;
 };
 
@@ -575,42 +590,24 @@ Napi::Value NativeWal::AdvanceAndFlush(const Napi::CallbackInfo& info) {
 }
 
 // checkpoint(epoch) -> Promise<[filesDeleted, bytesFreed, firstRetainedEpoch (-1: none)]>:
-// Wal::Checkpoint on a libuv worker (directory listing, deletions, directory syncs).
-class CheckpointWorker : public Napi::AsyncWorker {
+// Wal::Checkpoint (directory listing, deletions, directory syncs) on a libuv worker.
+class CheckpointWorker : public WalPromiseWorker {
  public:
   CheckpointWorker(Napi::Env env, std::shared_ptr<Wal> wal, uint64_t upto)
-      : Napi::AsyncWorker(env, "parallel-wal:checkpoint"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        wal_(std::move(wal)),
-        upto_(upto) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
+      : WalPromiseWorker(env, "parallel-wal:checkpoint", std::move(wal)), upto_(upto) {}
   void Execute() override { status_ = wal_->Checkpoint(upto_, &result_); }
-  void OnOK() override {
-    Napi::Env env = Env();
-    wal_.reset();
-    if (!status_.ok()) {
-      deferred_.Reject(StatusToError(env, status_).Value());
-      return;
-    }
+  Napi::Value Result(Napi::Env env) override {
     Napi::Array out = Napi::Array::New(env, 3);
     out.Set(0u, Napi::Number::New(env, static_cast<double>(result_.files_deleted)));
     out.Set(1u, Napi::Number::New(env, static_cast<double>(result_.bytes_freed)));
     out.Set(2u, Napi::Number::New(env, result_.first_retained_epoch
                                            ? static_cast<double>(*result_.first_retained_epoch)
                                            : -1.0));
-    deferred_.Resolve(out);
-  }
-  void OnError(const Napi::Error& e) override {
-    wal_.reset();
-    deferred_.Reject(e.Value());
+    return out;
   }
 
  private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<Wal> wal_;  // keeps the object alive across a concurrent close()
   uint64_t upto_;
-  Status status_;
   Wal::CheckpointResult result_;
 };
 
