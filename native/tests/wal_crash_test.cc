@@ -642,28 +642,31 @@ TEST(WalLog, EpochsOverOneMebibyteAreFilesOfTheirOwn) {
 namespace pwal {
 namespace {
 
-// Commits txns first..last, one epoch each (flushed by hand); epochs_of[txn] gets its epoch.
-void CommitRange(Wal* wal, uint64_t first, uint64_t last, std::map<uint64_t, Commit>* submitted,
-                 std::set<uint64_t>* acked, std::map<uint64_t, uint64_t>* epochs_of) {
+// What a checkpoint test submitted, had acknowledged, and the epoch of each acknowledged txn.
+struct History : RunResult {
+  std::map<uint64_t, uint64_t> epochs_of;
+  // The acknowledged txns a checkpoint at `upto` must keep: every one of a later epoch.
+  std::set<uint64_t> AckedAfter(uint64_t upto) const {
+    std::set<uint64_t> out;
+    for (uint64_t txn : acked) {
+      if (epochs_of.at(txn) > upto) out.insert(txn);
+    }
+    return out;
+  }
+};
+
+// Commits txns first..last, one epoch each (flushed by hand), into *h; false at the first
+// failure (an injected crash), with the failed txn submitted but not acknowledged.
+bool CommitRange(Wal* wal, uint64_t first, uint64_t last, History* h) {
   for (uint64_t txn = first; txn <= last; ++txn) {
     Commit c{txn, {static_cast<uint32_t>(txn % 5 + 1)}, 64};
-    (*submitted)[txn] = c;
+    h->submitted[txn] = c;
     uint64_t e;
-    ASSERT_TRUE(SubmitCommit(wal, 0, c, &e).ok());
-    ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok()) << txn;
-    acked->insert(txn);
-    (*epochs_of)[txn] = e;
+    if (!SubmitCommit(wal, 0, c, &e).ok() || !wal->AdvanceAndFlush(10000, nullptr).ok()) return false;
+    h->acked.insert(txn);
+    h->epochs_of[txn] = e;
   }
-}
-
-// The acknowledged txns a checkpoint at `upto` must keep: every one of a later epoch.
-std::set<uint64_t> AckedAfter(const std::set<uint64_t>& acked,
-                              const std::map<uint64_t, uint64_t>& epochs_of, uint64_t upto) {
-  std::set<uint64_t> out;
-  for (uint64_t txn : acked) {
-    if (epochs_of.at(txn) > upto) out.insert(txn);
-  }
-  return out;
+  return true;
 }
 
 // Log files of 4 slots, one epoch per frame: epoch 0 alone (appended), then 1-4, 5-8, 9.
@@ -672,14 +675,12 @@ std::set<uint64_t> AckedAfter(const std::set<uint64_t>& acked,
 TEST(WalCheckpoint, DeletesWholeFilesUpToTheEpochAndKeepsTheNewest) {
   FaultInjectingFileSystem fs;
   fs.MakeDir("/db");
-  std::map<uint64_t, Commit> submitted;
-  std::set<uint64_t> acked;
-  std::map<uint64_t, uint64_t> epochs_of;
+  History h;
   std::shared_ptr<Wal> wal;
   ASSERT_TRUE(Wal::Open(kDb, InlineLogByHand(&fs), &wal).ok());
-  CommitRange(wal.get(), 1, 10, &submitted, &acked, &epochs_of);
-  ASSERT_EQ(epochs_of[1], 0u);
-  ASSERT_EQ(epochs_of[10], 9u);
+  ASSERT_TRUE(CommitRange(wal.get(), 1, 10, &h));
+  ASSERT_EQ(h.epochs_of[1], 0u);
+  ASSERT_EQ(h.epochs_of[10], 9u);
   std::vector<SegmentEntry> files;
   ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &files).ok());
   ASSERT_EQ(files.size(), 4u);
@@ -704,15 +705,15 @@ TEST(WalCheckpoint, DeletesWholeFilesUpToTheEpochAndKeepsTheNewest) {
   EXPECT_EQ(cp.first_retained_epoch.value_or(0), 9u);
 
   // The WAL goes on writing after the checkpoints.
-  CommitRange(wal.get(), 11, 14, &submitted, &acked, &epochs_of);
+  ASSERT_TRUE(CommitRange(wal.get(), 11, 14, &h));
   ASSERT_TRUE(wal->Close().ok());
   Wal::CheckpointResult closed;
   EXPECT_EQ(wal->Checkpoint(1000, &closed).code(), Status::Code::kClosed);
   fs.PowerLoss(Tear::kGarbage, 3);
-  std::set<uint64_t> got = CheckRecovery(&fs, submitted, AckedAfter(acked, epochs_of, 8),
+  std::set<uint64_t> got = CheckRecovery(&fs, h.submitted, h.AckedAfter(8),
                                          "after checkpoints");
-  EXPECT_EQ(got, AckedAfter(acked, epochs_of, 8)) << "exactly the files after the checkpoint";
-  ReopenAndContinue(&fs, &submitted, AckedAfter(acked, epochs_of, 8), "after checkpoints");
+  EXPECT_EQ(got, h.AckedAfter(8)) << "exactly the files after the checkpoint";
+  ReopenAndContinue(&fs, &h.submitted, h.AckedAfter(8), "after checkpoints");
 }
 
 // With a prepared file per epoch (no log files): every epoch is a file of its own, so a
@@ -721,12 +722,10 @@ TEST(WalCheckpoint, DeletesWholeFilesUpToTheEpochAndKeepsTheNewest) {
 TEST(WalCheckpoint, FilePerEpochDeletesEachEpochUpToTheNewest) {
   FaultInjectingFileSystem fs;
   fs.MakeDir("/db");
-  std::map<uint64_t, Commit> submitted;
-  std::set<uint64_t> acked;
-  std::map<uint64_t, uint64_t> epochs_of;
+  History h;
   std::shared_ptr<Wal> wal;
   ASSERT_TRUE(Wal::Open(kDb, InlinePreparedByHand(&fs), &wal).ok());
-  CommitRange(wal.get(), 1, 6, &submitted, &acked, &epochs_of);
+  ASSERT_TRUE(CommitRange(wal.get(), 1, 6, &h));
   Wal::CheckpointResult cp;
   ASSERT_TRUE(wal->Checkpoint(2, &cp).ok());
   EXPECT_EQ(cp.files_deleted, 3u);  // epochs 0, 1, 2
@@ -736,56 +735,40 @@ TEST(WalCheckpoint, FilePerEpochDeletesEachEpochUpToTheNewest) {
   EXPECT_EQ(cp.first_retained_epoch.value_or(0), 5u);
   ASSERT_TRUE(wal->Close().ok());
   fs.PowerLoss(Tear::kDrop, 1);
-  std::set<uint64_t> got = CheckRecovery(&fs, submitted, AckedAfter(acked, epochs_of, 4), "per-epoch files");
-  EXPECT_EQ(got, AckedAfter(acked, epochs_of, 4));
-  ReopenAndContinue(&fs, &submitted, AckedAfter(acked, epochs_of, 4), "per-epoch files");
+  std::set<uint64_t> got = CheckRecovery(&fs, h.submitted, h.AckedAfter(4), "per-epoch files");
+  EXPECT_EQ(got, h.AckedAfter(4));
+  ReopenAndContinue(&fs, &h.submitted, h.AckedAfter(4), "per-epoch files");
 }
 
 // Power loss at every I/O step of a checkpoint (and of the commits that follow it), with every
 // tear: recovery never reports a gap, keeps every acknowledged commit after the checkpoint's
 // epoch, and the log continues after a reopen.
 TEST(WalCheckpoint, ACrashAtAnyStepLeavesASuffixOfTheLog) {
-  auto run = [](FaultInjectingFileSystem* fs, RunResult* r, std::map<uint64_t, uint64_t>* epochs_of,
-                uint64_t crash_from) {
+  // 13 epochs in log files of 4 slots, a checkpoint at 10 (three files go), two more commits.
+  // Returns the number of I/O steps taken before the checkpoint.
+  auto run = [](FaultInjectingFileSystem* fs, History* h, uint64_t crash_at) -> uint64_t {
     std::shared_ptr<Wal> wal;
-    ASSERT_TRUE(Wal::Open(kDb, InlineLogByHand(fs), &wal).ok());
-    CommitRange(wal.get(), 1, 13, &r->submitted, &r->acked, epochs_of);
-    if (crash_from > 0) fs->CrashAtStep(crash_from);
+    EXPECT_TRUE(Wal::Open(kDb, InlineLogByHand(fs), &wal).ok());
+    if (!wal) return 0;
+    EXPECT_TRUE(CommitRange(wal.get(), 1, 13, h));
+    const uint64_t before = fs->steps();
+    if (crash_at > 0) fs->CrashAtStep(crash_at);
     Wal::CheckpointResult cp;
     if (wal->Checkpoint(10, &cp).ok()) {
-      for (uint64_t txn = 14; txn <= 15; ++txn) {
-        Commit c{txn, {1}, 64};
-        r->submitted[txn] = c;
-        uint64_t e;
-        if (!SubmitCommit(wal.get(), 0, c, &e).ok()) break;
-        if (!wal->AdvanceAndFlush(10000, nullptr).ok()) break;
-        r->acked.insert(txn);
-        (*epochs_of)[txn] = e;
-      }
+      EXPECT_TRUE(crash_at > 0 || cp.files_deleted == 3u);
+      CommitRange(wal.get(), 14, 15, h);  // may stop at the injected crash
     }
     wal->Close(true);
+    return before;
   };
   uint64_t first = 0, last = 0;
   {
     FaultInjectingFileSystem fs;
     fs.MakeDir("/db");
-    RunResult r;
-    std::map<uint64_t, uint64_t> epochs_of;
-    run(&fs, &r, &epochs_of, 0);
-    ASSERT_EQ(r.acked.size(), 15u);
+    History h;
+    first = run(&fs, &h, 0) + 1;
+    ASSERT_EQ(h.acked.size(), 15u);
     last = fs.steps();
-  }
-  {
-    // The step count before the checkpoint: the same workload up to txn 13.
-    FaultInjectingFileSystem fs;
-    fs.MakeDir("/db");
-    std::shared_ptr<Wal> wal;
-    ASSERT_TRUE(Wal::Open(kDb, InlineLogByHand(&fs), &wal).ok());
-    RunResult r;
-    std::map<uint64_t, uint64_t> epochs_of;
-    CommitRange(wal.get(), 1, 13, &r.submitted, &r.acked, &epochs_of);
-    first = fs.steps() + 1;
-    wal->Close(true);
   }
   ASSERT_GT(last, first + 6) << "the checkpoint deletes files and syncs the directory";
   const Tear tears[] = {Tear::kDrop, Tear::kCutShort, Tear::kZeroFill, Tear::kGarbage};
@@ -795,14 +778,13 @@ TEST(WalCheckpoint, ACrashAtAnyStepLeavesASuffixOfTheLog) {
                                 std::to_string(static_cast<int>(tear));
       FaultInjectingFileSystem fs;
       fs.MakeDir("/db");
-      RunResult r;
-      std::map<uint64_t, uint64_t> epochs_of;
-      run(&fs, &r, &epochs_of, step);
+      History h;
+      run(&fs, &h, step);
       EXPECT_TRUE(fs.crashed()) << where;
       fs.PowerLoss(tear, step);
-      const std::set<uint64_t> keep = AckedAfter(r.acked, epochs_of, 10);
-      CheckRecovery(&fs, r.submitted, keep, where);
-      ReopenAndContinue(&fs, &r.submitted, keep, where);
+      const std::set<uint64_t> keep = h.AckedAfter(10);
+      CheckRecovery(&fs, h.submitted, keep, where);
+      ReopenAndContinue(&fs, &h.submitted, keep, where);
       if (::testing::Test::HasFailure()) return;
     }
   }
@@ -824,20 +806,19 @@ TEST(WalCheckpoint, RunsBesideTheFlusherAndTheProducers) {
   std::shared_ptr<Wal> wal;
   ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
   std::mutex mu;
-  RunResult r;
-  std::map<uint64_t, uint64_t> epochs_of;
+  History h;
   auto commit = [&](size_t slot, uint64_t txn, uint32_t page) {
     Commit c{txn, {page}, 200};
     {
       std::lock_guard<std::mutex> g(mu);
-      r.submitted[c.txn] = c;
+      h.submitted[c.txn] = c;
     }
     uint64_t e;
     if (!SubmitCommit(wal.get(), slot, c, &e).ok()) return false;
     if (!wal->WaitForEpochDurable(e, 30000).ok()) return false;
     std::lock_guard<std::mutex> g(mu);
-    r.acked.insert(c.txn);
-    epochs_of[c.txn] = e;
+    h.acked.insert(c.txn);
+    h.epochs_of[c.txn] = e;
     return true;
   };
   std::vector<std::thread> ts;
@@ -862,9 +843,8 @@ TEST(WalCheckpoint, RunsBesideTheFlusherAndTheProducers) {
   for (auto& t : ts) t.join();
   ASSERT_TRUE(wal->Close().ok());
   EXPECT_GT(deleted, 0u);
-  std::set<uint64_t> got =
-      CheckRecovery(&fs, r.submitted, AckedAfter(r.acked, epochs_of, upto), "beside the flusher");
-  EXPECT_LT(got.size(), r.acked.size()) << "files were deleted";
+  std::set<uint64_t> got = CheckRecovery(&fs, h.submitted, h.AckedAfter(upto), "beside the flusher");
+  EXPECT_LT(got.size(), h.acked.size()) << "files were deleted";
 }
 
 }  // namespace
