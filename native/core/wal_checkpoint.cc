@@ -26,6 +26,12 @@ Status Wal::Checkpoint(uint64_t upto, CheckpointResult* out) {
   FileSystem* fs = prep_fs_;
   std::vector<SegmentEntry> files;
   PWAL_RETURN_IF_ERROR(ListSegmentFiles(fs, db_path_, &files).WithContext("checkpoint"));
+  FsyncPolicy running;
+  {
+    std::lock_guard<std::mutex> g(run_mu_);
+    running = fsync_;  // start(fsyncPolicy) may differ from the policy the WAL was opened with
+  }
+  const bool sync_dir = options_.fsync != FsyncPolicy::kOff || running != FsyncPolicy::kOff;
   size_t deleted = 0;
   if (durable) {
     const uint64_t limit = std::min(upto, *durable);
@@ -38,7 +44,7 @@ Status Wal::Checkpoint(uint64_t upto, CheckpointResult* out) {
       Status st = fs->DeleteFile(files[i].path);
       // Already gone: the flusher drops orphaned prepared files below the epoch it seals.
       if (!st.ok() && st.code() != Status::Code::kNotFound) return st.WithContext("checkpoint");
-      if (options_.fsync != FsyncPolicy::kOff) {
+      if (sync_dir) {
         PWAL_RETURN_IF_ERROR(fs->SyncDir(dir, SyncMode::kFull).WithContext("checkpoint"));
       }
       if (st.ok()) {
