@@ -85,11 +85,12 @@ async function main() {
       let peakDiskBytes = 0;
       let checkpoints = 0;
       let checkpointError;
+      let lastCheckpoint = Promise.resolve();
       const timer = setInterval(() => {
         rssSeries.push({ t: (Date.now() - t0) / 1000, rss: sampleRss() });
         peakDiskBytes = Math.max(peakDiskBytes, diskNow());
         if (wal && wal.durableEpoch() >= 0) {
-          wal.checkpoint(wal.durableEpoch()).then(
+          lastCheckpoint = wal.checkpoint(wal.durableEpoch()).then(
             () => checkpoints++,
             (e) => (checkpointError = String(e)),
           );
@@ -107,6 +108,7 @@ async function main() {
         { inflight, warmupMs: 0, samples: seconds, sampleMs: 1000, onRss: sampleRss },
       );
       clearInterval(timer);
+      await lastCheckpoint; // one still running when the load stops must not meet close()
       rssSeries.push({ t: (Date.now() - t0) / 1000, rss: sampleRss() });
       const diskBytes = diskNow();
       peakDiskBytes = Math.max(peakDiskBytes, diskBytes);

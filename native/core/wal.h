@@ -452,6 +452,7 @@ class Wal {
   Status close_status_;                      // guarded by close_mu_
   std::string guard_key_;                    // in-process open guard entry (canonical path)
   FsyncPolicy fsync_ = FsyncPolicy::kFull;   // guarded by run_mu_: policy of the last Start
+  std::mutex checkpoint_mu_;                 // one Checkpoint at a time
 
   // Listeners.
   std::mutex listeners_mu_;
@@ -493,7 +494,6 @@ class Wal {
   // (RecycleRecords / TakeSpareRecords): in steady state a commit allocates nothing, and no
   // image is freed by a thread other than the one that allocated it (glibc's arena lock was a
   // hot spot between the JS thread and the flusher).
-  std::mutex checkpoint_mu_;  // one Checkpoint at a time
   std::mutex spare_mu_;
   std::vector<WalRecord> spare_records_;  // guarded by spare_mu_
   size_t spare_bytes_ = 0;                // image capacity held in spare_records_
