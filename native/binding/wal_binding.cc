@@ -102,27 +102,40 @@ FsyncPolicy ParseFsync(const std::string& s, bool* ok) {
   return FsyncPolicy::kFull;
 }
 
+// Reads the string option `key` (absent: `dflt`) as one of `choices`; anything else throws a
+// RangeError naming options.<key> and listing the choices ("must be 'a', 'b' or 'c'").
+template <typename E>
+bool EnumProp(Napi::Env env, Napi::Object o, const char* key, const char* dflt,
+              std::initializer_list<std::pair<const char*, E>> choices, E* out) {
+  const std::string value = StrProp(o, key, dflt);
+  std::string expected = "must be ";
+  size_t i = 0;
+  for (const auto& [name, e] : choices) {
+    if (value == name) {
+      *out = e;
+      return true;
+    }
+    expected += std::string(i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + "'" + name + "'";
+    ++i;
+  }
+  ThrowArgRange(env, (std::string("options.") + key).c_str(), expected);
+  return false;
+}
+
 // Builds WalOptions from the (TypeScript-validated) options object; re-checks enums.
 bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
   out->slot_count = U32Prop(o, "slotCount", kDefaultSlotCount);
   out->buffer_capacity_bytes = U32Prop(o, "bufferCapacityBytes", kDefaultBufferCapacity);
-  const std::string overflow = StrProp(o, "overflowPolicy", "block_writer");
-  if (overflow == "block_writer") {
-    out->overflow = OverflowPolicy::kBlockWriter;
-  } else if (overflow == "allocate_overflow") {
-    out->overflow = OverflowPolicy::kAllocateOverflow;
-  } else {
-    ThrowArgRange(env, "options.overflowPolicy", "must be 'block_writer' or 'allocate_overflow'");
+  if (!EnumProp(env, o, "overflowPolicy", "block_writer",
+                {{"block_writer", OverflowPolicy::kBlockWriter},
+                 {"allocate_overflow", OverflowPolicy::kAllocateOverflow}},
+                &out->overflow)) {
     return false;
   }
   out->epoch_interval_ms = U32Prop(o, "epochIntervalMs", 10);
-  const std::string policy = StrProp(o, "flushPolicy", "adaptive");
-  if (policy == "adaptive") {
-    out->policy = FlushPolicy::kAdaptive;
-  } else if (policy == "ticker") {
-    out->policy = FlushPolicy::kTicker;
-  } else {
-    ThrowArgRange(env, "options.flushPolicy", "must be 'adaptive' or 'ticker'");
+  if (!EnumProp(env, o, "flushPolicy", "adaptive",
+                {{"adaptive", FlushPolicy::kAdaptive}, {"ticker", FlushPolicy::kTicker}},
+                &out->policy)) {
     return false;
   }
   out->max_flush_delay_ms = U32Prop(o, "maxFlushDelayMs", 10);
@@ -147,15 +160,9 @@ bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
     }
     out->log_file_bytes = static_cast<uint64_t>(v);
   }
-  const std::string fill = StrProp(o, "logFileFill", "auto");
-  if (fill == "auto") {
-    out->log_fill = LogFill::kAuto;
-  } else if (fill == "always") {
-    out->log_fill = LogFill::kAlways;
-  } else if (fill == "never") {
-    out->log_fill = LogFill::kNever;
-  } else {
-    ThrowArgRange(env, "options.logFileFill", "must be 'auto', 'always' or 'never'");
+  if (!EnumProp(env, o, "logFileFill", "auto",
+                {{"auto", LogFill::kAuto}, {"always", LogFill::kAlways}, {"never", LogFill::kNever}},
+                &out->log_fill)) {
     return false;
   }
   Napi::Value start = o.Get("startFlusher");

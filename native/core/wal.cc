@@ -634,7 +634,7 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
   CommitCertificate cert;
   PWAL_RETURN_IF_ERROR(EncodeSegment(batch, o, &bytes, &cert));
   // The frame's own size; a frame into a file grown by appends is written with the zeros up
-  // to its next slot (ZeroPadTo, below), in the same write: they are synced with the frame, so
+  // to its next slot (frame_sync_mode, below), in the same write: they are synced with the frame, so
   // a crash cannot leave anything but zeros between two frames (the reader rejects a frame
   // followed by non-zero padding), and the next frame starts exactly at the end of the file.
   const size_t frame_bytes = bytes.size();
@@ -644,6 +644,12 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
   // them would double the bytes written: they go through a file of their own (which ends the
   // current log file, below).
   const bool fits = frame_bytes <= std::min<uint64_t>(capacity, kMaxPreparedSegmentBytes);
+  // How a frame goes into a file: into a zero-filled one as it is, with a data sync; into one
+  // grown by appends padded to its slot, with the sync a new size needs.
+  const auto frame_sync_mode = [&](bool filled) {
+    if (!filled) bytes.ZeroPadTo(AlignFrame(frame_bytes));
+    return filled ? PreparedFileSyncMode(options.fsync_policy) : NewFileSyncMode(options.fsync_policy);
+  };
   // A file grown by appends ends early once zero-filling is wanted and a filled file is ready
   // (the first file of a session, made before the preparer's first file, or a load that fell).
   bool switch_to_filled = false;
@@ -656,9 +662,7 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
     // disk, no size change, no new inode, no name: one write and one data sync. Grown by
     // appends: the write extends the file and the sync makes the new size durable with it.
     *tried = true;
-    const SyncMode mode = log_filled_ ? PreparedFileSyncMode(options.fsync_policy)
-                                      : NewFileSyncMode(options.fsync_policy);
-    if (!log_filled_) bytes.ZeroPadTo(AlignFrame(frame_bytes));
+    const SyncMode mode = frame_sync_mode(log_filled_);
     Status st = log_file_->WriteAt(log_off_, bytes.data(), bytes.size());
     if (st.ok() && mode != SyncMode::kNone) st = log_file_->Sync(mode);
     if (!st.ok()) {
@@ -704,13 +708,11 @@ Status Wal::WriteLogFrame(const EpochBatch& batch, const SegmentWriteOptions& op
   // paid for), else into a new empty one.
   *tried = true;
   const bool filled = !temp.empty();
-  const SyncMode mode = filled ? PreparedFileSyncMode(options.fsync_policy)
-                               : NewFileSyncMode(options.fsync_policy);
+  const SyncMode mode = frame_sync_mode(filled);
   const std::string final_path = SegmentPath(db_path_, batch.epoch);
   const std::string context = "starting log file " + final_path;
   std::unique_ptr<WritableFile> file;
   Status st = filled ? fs_->ReopenForOverwrite(temp, &file) : CreateEmptyPoolTemp(fs_, db_path_, &temp, &file);
-  if (!filled) bytes.ZeroPadTo(AlignFrame(frame_bytes));
   if (st.ok()) st = file->WriteAt(0, bytes.data(), bytes.size());
   if (st.ok() && mode != SyncMode::kNone) st = file->Sync(mode);
   if (!st.ok()) {

@@ -500,6 +500,15 @@ void CommitEpoch(Wal* wal, const Commit& c, std::map<uint64_t, Commit>* submitte
   acked->insert(c.txn);
 }
 
+// InlineLogByHand with LogFill::kAuto, 4 MiB log files and a fake clock: *now_ns.
+WalOptions AutoFillByHand(FileSystem* fs, int64_t* now_ns) {
+  WalOptions o = InlineLogByHand(fs);
+  o.log_file_bytes = 4u << 20;
+  o.log_fill = LogFill::kAuto;
+  o.clock_ns = [now_ns] { return *now_ns; };
+  return o;
+}
+
 // LogFill::kAuto, on a fake clock: nothing is zero-filled at first; frames taking slots at a
 // high rate (a busy disk) keep growing log files by appending, with no zero-fill ahead; at a low
 // rate a zero-filled file is made and the next frame moves into it at once, ending the appended
@@ -508,11 +517,8 @@ TEST(WalLog, AutoFillAppendsUnderAHighRateAndZeroFillsAtALowOne) {
   FaultInjectingFileSystem fs;
   fs.MakeDir("/db");
   int64_t now_ns = 1;
-  WalOptions o = InlineLogByHand(&fs);
-  o.log_file_bytes = 4u << 20;
+  WalOptions o = AutoFillByHand(&fs, &now_ns);
   o.buffer_capacity_bytes = 4u << 20;
-  o.log_fill = LogFill::kAuto;
-  o.clock_ns = [&now_ns] { return now_ns; };
   std::shared_ptr<Wal> wal;
   ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
   std::map<uint64_t, Commit> submitted;
@@ -561,12 +567,8 @@ TEST(WalLog, AutoFillHoldsItsChoiceBetweenTheThresholds) {
   FaultInjectingFileSystem fs;
   fs.MakeDir("/db");
   int64_t now_ns = 1;
-  WalOptions o = InlineLogByHand(&fs);
-  o.log_file_bytes = 4u << 20;  // 1024 slots
-  o.log_fill = LogFill::kAuto;
-  o.clock_ns = [&now_ns] { return now_ns; };
   std::shared_ptr<Wal> wal;
-  ASSERT_TRUE(Wal::Open(kDb, o, &wal).ok());
+  ASSERT_TRUE(Wal::Open(kDb, AutoFillByHand(&fs, &now_ns), &wal).ok());  // 1024 slots per file
   std::map<uint64_t, Commit> submitted;
   std::set<uint64_t> acked;
   uint64_t txn = 1;
