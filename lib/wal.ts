@@ -2,7 +2,7 @@
 // flusher thread. Durable commits are promises resolved once per epoch.
 import * as path from 'node:path';
 
-import { WalError, argTypeError, argValueError, fromNative, isWalError } from './errors';
+import { WalError, argRangeError, argTypeError, argValueError, fromNative, isWalError } from './errors';
 import type { ParallelWalFallbackReason, ParallelWalOperatingMode } from './control';
 import { EVENT_CLOSED, EVENT_DURABLE, EVENT_FAILED, EVENT_TRACE, native } from './native';
 import type { NativeWalHandle } from './native';
@@ -365,11 +365,7 @@ export class ParallelWalCoordinator {
     if (n === null || this.#intakeClosed) throw closedError('checkpoint');
     const durable = n.durableEpoch();
     if (e > durable) {
-      const err = new RangeError(
-        `The value of "epoch" is out of range. It must be <= durableEpoch() (${durable < 0 ? 'no epoch is durable yet' : durable}). Received ${String(epoch)}`,
-      );
-      (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
-      throw err;
+      throw argRangeError('epoch', `<= durableEpoch() (${durable < 0 ? 'no epoch is durable yet' : durable})`, epoch);
     }
     let r: [number, number, number];
     try {
@@ -652,21 +648,13 @@ const identity = (epoch: number): number => epoch;
 
 function toEpoch(name: string, value: unknown): number {
   if (typeof value === 'bigint') {
-    if (value < 0n) throw argTypeErrorRange(name, value);
+    if (value < 0n) throw argRangeError(name, 'a non-negative safe integer or bigint', value);
     // Epochs stay below 2^53; anything above can never be reached, so clamp for comparison.
     return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
   }
   if (typeof value !== 'number') throw argTypeError(name, 'of type number or bigint', value);
-  if (!Number.isSafeInteger(value) || value < 0) throw argTypeErrorRange(name, value);
+  if (!Number.isSafeInteger(value) || value < 0) throw argRangeError(name, 'a non-negative safe integer or bigint', value);
   return value;
-}
-
-function argTypeErrorRange(name: string, value: unknown): RangeError {
-  const err = new RangeError(
-    `The value of "${name}" is out of range. It must be a non-negative safe integer or bigint. Received ${String(value)}`,
-  );
-  (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
-  return err;
 }
 
 // ---- the per-environment registry (the seed's parallel_wal_coordinator_for_path) ----
