@@ -3,17 +3,21 @@
 // Each workload is drawn from a seed: fsync policy (full | normal), segment format (v1 | v2),
 // 1-4 producer threads, 1-7 epochs of every size (empty, one commit, a few, tens, over a
 // hundred), commits of 1-6 frames with images from 0 bytes to the 64 KiB maximum, 1-3 publish
-// attempts. Two shapes:
+// attempts, log files of the default 64 MiB, of 2-16 frame slots (rotating every few epochs) or
+// none (a file per epoch), and in a third of the workloads checkpoints. Two shapes:
 //   - stepped: the flusher is stopped; per epoch the producer threads submit concurrently, then
-//     AdvanceAndFlush seals and publishes it. Every I/O step is then deterministic, so a dry run
+//     AdvanceAndFlush seals and publishes it (and sometimes a checkpoint follows). Every I/O
+//     step is then deterministic, so a dry run
 //     counts them and the workload is re-run crashing at EVERY step (and once after the last);
 //   - live: the adaptive (or ticker) flusher runs while the threads commit and wait for
-//     durability, and the run ends with Close(); it crashes at several random steps.
+//     durability (and a thread checkpoints what is durable), and the run ends with Close(); it
+//     crashes at several random steps.
 // A crash makes the crashing call and every later one fail without effect; then power loss
 // keeps only synced bytes and dir-synced entries and tears each file's unsynced tail (dropped,
 // cut short, zero-filled, garbage: the tear mode rotates with the crash point). Then:
 // strict recovery must succeed, return every acknowledged commit with its exact bytes, nothing
-// unknown, partial or out of replay order, and a gap-free prefix of the submitted epochs; and a
+// unknown, partial or out of replay order, and a gap-free prefix of the submitted epochs (after
+// checkpoints: a gap-free suffix of it that lost nothing past the checkpointed epoch); and a
 // Wal reopened on the crashed disk must continue after the newest epoch, commit, close, and the
 // whole log must recover again with nothing lost.
 //
@@ -23,6 +27,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -30,6 +35,7 @@
 #include <thread>
 
 #include "fault_file_system.h"
+#include "log_file.h"
 #include "stress_util.h"
 
 namespace pwal {
@@ -54,6 +60,8 @@ struct Workload {
   // stepped: plan[epoch][thread] = commits; live: plan[0][thread] = commits.
   std::vector<std::vector<std::vector<Commit>>> plan;
   size_t wait_every = 1;  // live: a thread waits for durability after this many submits
+  uint64_t log_file_bytes = WalOptions().log_file_bytes;  // 0: a prepared file per epoch
+  bool checkpoints = false;
 };
 
 Workload MakeWorkload(uint64_t base_seed, uint64_t index) {
@@ -79,6 +87,11 @@ Workload MakeWorkload(uint64_t base_seed, uint64_t index) {
     for (size_t i = 0; i < n; ++i) per_thread[rng() % w.threads].push_back(stress::RandomCommit(rng, txn++));
     w.plan.push_back(std::move(per_thread));
   }
+  // Drawn after the plan, so that a seed's earlier choices stay what they were.
+  const uint64_t files = rng() % 3;
+  if (files == 1) w.log_file_bytes = kLogFrameAlign * (2 + rng() % 15);
+  if (files == 2) w.log_file_bytes = 0;
+  w.checkpoints = rng() % 3 == 0;
   return w;
 }
 
@@ -93,11 +106,19 @@ WalOptions OptionsFor(const Workload& w, FaultInjectingFileSystem* fs, bool star
   o.policy = w.policy;
   o.epoch_interval_ms = 1;
   o.max_flush_delay_ms = 1;
+  o.log_file_bytes = w.log_file_bytes;
   return o;
+}
+
+// Noted before the checkpoint runs: a crash can land in the middle of it. Checkpoint clamps
+// to the durable epoch; callers pass at most that.
+void NoteCheckpoint(Ledger* ledger, uint64_t upto) {
+  ledger->checkpoint_upto = std::max(ledger->checkpoint_upto.value_or(0), upto);
 }
 
 // Stepped shape: per epoch, threads submit concurrently, then AdvanceAndFlush.
 void RunStepped(const Workload& w, FaultInjectingFileSystem* fs, Ledger* ledger) {
+  std::mt19937_64 ckpt_rng(w.seed ^ 0xC4EC4);
   std::shared_ptr<Wal> wal;
   if (!Wal::Open(kDb, OptionsFor(w, fs, false), &wal).ok()) return;
   std::vector<uint64_t> epoch_txns;
@@ -122,6 +143,15 @@ void RunStepped(const Workload& w, FaultInjectingFileSystem* fs, Ledger* ledger)
     }
     if (!wal->AdvanceAndFlush(10000, nullptr).ok()) break;
     ledger->acked.insert(submitted.begin(), submitted.end());
+    const std::optional<uint64_t> durable = wal->DurableEpoch();
+    if (w.checkpoints && durable && ckpt_rng() % 2 == 0) {
+      // Everything durable, or an epoch or two less (a file that also holds a later epoch stays).
+      const uint64_t upto = *durable - std::min<uint64_t>(*durable, ckpt_rng() % 3);
+      NoteCheckpoint(ledger, upto);
+      Wal::CheckpointResult r;
+      if (!wal->Checkpoint(upto, &r).ok()) break;
+      ledger->checkpoint_files_deleted += r.files_deleted;
+    }
   }
   wal->Close(true);
 }
@@ -160,7 +190,36 @@ void RunLive(const Workload& w, FaultInjectingFileSystem* fs, Ledger* ledger) {
       }
     });
   }
+  // The checkpointer: whenever the durable epoch moves, checkpoint up to it, beside the
+  // producers and the flusher, until they are done (the step count bounds it in a crash).
+  std::atomic<bool> producers_done{false};
+  std::atomic<uint64_t> ckpt_upto{0};
+  std::atomic<bool> ckpt_any{false};
+  std::atomic<uint64_t> ckpt_deleted{0};
+  std::thread checkpointer;
+  if (w.checkpoints) {
+    checkpointer = std::thread([&] {
+      std::optional<uint64_t> last;
+      while (!producers_done.load()) {
+        const std::optional<uint64_t> d = wal->DurableEpoch();
+        if (!d || d == last) {
+          std::this_thread::yield();
+          continue;
+        }
+        last = d;
+        ckpt_upto.store(*d);  // before the call (a crash may land inside it)
+        ckpt_any.store(true);
+        Wal::CheckpointResult r;
+        if (!wal->Checkpoint(*d, &r).ok()) return;
+        ckpt_deleted.fetch_add(r.files_deleted);
+      }
+    });
+  }
   for (auto& t : ts) t.join();
+  producers_done.store(true);
+  if (checkpointer.joinable()) checkpointer.join();
+  if (ckpt_any.load()) NoteCheckpoint(ledger, ckpt_upto.load());
+  ledger->checkpoint_files_deleted += ckpt_deleted.load();
   const Status closed = wal->Close(false);
   const std::optional<uint64_t> durable = wal->DurableEpoch();
   if (std::getenv("PWAL_STRESS_DEBUG")) {
@@ -183,6 +242,8 @@ struct Figures {
   uint64_t commits_submitted = 0, acked_checked = 0, records_checked = 0, reopens = 0;
   uint64_t tear[4] = {};
   uint64_t by_policy[2] = {}, by_format[2] = {};
+  uint64_t by_files[3] = {};  // 64 MiB log files, small log files, a file per epoch
+  uint64_t checkpointed = 0, checkpoint_files_deleted = 0;
   uint64_t failures = 0;
   std::vector<std::string> failure_notes;
 };
@@ -205,6 +266,7 @@ bool CrashOnce(const Workload& w, uint64_t crash_step, Tear tear, uint64_t tear_
   std::map<uint64_t, uint64_t> present = stress::CheckRecovered(&fs, kDb, ledger, true, &failures, &cs);
   f->records_checked += cs.records;
   f->acked_checked += ledger.acked.size();
+  f->checkpoint_files_deleted += ledger.checkpoint_files_deleted;
   for (const auto& kv : ledger.commits) f->commits_submitted += kv.second.submitted;
 
   // Reopen on the crashed disk: continue after the newest epoch, commit, close, recover all.
@@ -246,7 +308,8 @@ bool CrashOnce(const Workload& w, uint64_t crash_step, Tear tear, uint64_t tear_
   if (f->failure_notes.size() < 20) {
     std::string note = "workload " + std::to_string(w.index) + " (" + (w.live ? "live" : "stepped") +
                        ", " + stress::PolicyName(w.fsync) + ", v" + std::to_string(w.format) + ", " +
-                       std::to_string(w.threads) + " threads) crash step " + std::to_string(crash_step) +
+                       std::to_string(w.threads) + " threads, log files " + std::to_string(w.log_file_bytes) +
+                       (w.checkpoints ? ", checkpoints" : "") + ") crash step " + std::to_string(crash_step) +
                        " tear " + std::to_string(static_cast<int>(tear)) + ": " + failures[0];
     f->failure_notes.push_back(note);
   }
@@ -258,6 +321,8 @@ void RunWorkload(const Workload& w, Figures* f) {
   ++(w.live ? f->live : f->stepped);
   ++f->by_policy[w.fsync == FsyncPolicy::kFull ? 0 : 1];
   ++f->by_format[w.format == kSegmentFormatV1 ? 0 : 1];
+  ++f->by_files[w.log_file_bytes == 0 ? 2 : w.log_file_bytes < WalOptions().log_file_bytes ? 1 : 0];
+  f->checkpointed += w.checkpoints;
   std::mt19937_64 rng(w.seed ^ 0xC0FFEE);
   // Dry run without a crash (also a checked crash point: power loss after a clean close).
   uint64_t total = 0;
@@ -299,13 +364,16 @@ TEST(StressPowerLoss, SeededWorkloadsCrashAtEveryStep) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
       "STRESS power-loss: seed=%llu shard=%llu/%llu workloads=%llu (stepped %llu, live %llu; full %llu, "
-      "normal %llu; v1 %llu, v2 %llu) crash_points=%llu crashes_hit=%llu tears(drop/cut/zero/garbage)="
+      "normal %llu; v1 %llu, v2 %llu; log files 64 MiB/small/none %llu/%llu/%llu; checkpoints %llu, files they deleted %llu) crash_points=%llu crashes_hit=%llu tears(drop/cut/zero/garbage)="
       "%llu/%llu/%llu/%llu commits_submitted=%llu acked_commits_checked=%llu records_checked=%llu "
       "reopens=%llu failures=%llu seconds=%.1f\n",
       (unsigned long long)base, (unsigned long long)shard, (unsigned long long)shards,
       (unsigned long long)f.workloads, (unsigned long long)f.stepped, (unsigned long long)f.live,
       (unsigned long long)f.by_policy[0], (unsigned long long)f.by_policy[1],
       (unsigned long long)f.by_format[0], (unsigned long long)f.by_format[1],
+      (unsigned long long)f.by_files[0], (unsigned long long)f.by_files[1],
+      (unsigned long long)f.by_files[2], (unsigned long long)f.checkpointed,
+      (unsigned long long)f.checkpoint_files_deleted,
       (unsigned long long)f.crash_points, (unsigned long long)f.crashes_hit,
       (unsigned long long)f.tear[0], (unsigned long long)f.tear[1], (unsigned long long)f.tear[2],
       (unsigned long long)f.tear[3], (unsigned long long)f.commits_submitted,
@@ -319,6 +387,7 @@ TEST(StressPowerLoss, SeededWorkloadsCrashAtEveryStep) {
     // The campaign must actually crash and actually acknowledge things.
     EXPECT_GT(f.crashes_hit, f.workloads);
     EXPECT_GT(f.acked_checked, f.workloads);
+    if (f.checkpointed > 0) EXPECT_GT(f.checkpoint_files_deleted, f.checkpointed);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -102,6 +103,10 @@ Commit RandomCommit(Rng& rng, uint64_t txn) {
 struct Ledger {
   std::map<uint64_t, Commit> commits;   // submitted (epoch != 0) or attempted (epoch == 0)
   std::set<uint64_t> acked;
+  // The largest epoch a checkpoint was asked to delete up to (clamped to the durable epoch at
+  // the time), noted before the call: a crash may land in the middle of one. nullopt: none.
+  std::optional<uint64_t> checkpoint_upto;
+  uint64_t checkpoint_files_deleted = 0;  // by the checkpoints that returned OK
 };
 
 
@@ -120,7 +125,10 @@ struct CheckStats {
 //   (3) records come back in replay order (epoch, begin seq, txn id, page id);
 //   (4) every commit is whole or absent;
 //   (5) gap-free prefix: every submitted commit whose epoch <= the newest recovered epoch is
-//       present (nothing is skipped), and every acknowledged commit is present.
+//       present (nothing is skipped), and every acknowledged commit is present;
+//   (6) after checkpoints (ledger.checkpoint_upto): a gap-free *suffix* instead: commits of
+//       epochs <= checkpoint_upto may be gone, but only below the oldest recovered epoch, and
+//       nothing of a later epoch is ever gone.
 // Appends failure descriptions to *failures; returns what was recovered (txn -> epoch).
 inline std::map<uint64_t, uint64_t> CheckRecovered(FileSystem* fs, const std::string& db,
                                                    const Ledger& ledger, bool expect_no_torn_tail,
@@ -169,6 +177,7 @@ inline std::map<uint64_t, uint64_t> CheckRecovered(FileSystem* fs, const std::st
     if (stats) ++stats->records;
   }
   uint64_t max_epoch = 0;
+  uint64_t min_epoch = UINT64_MAX;
   bool any = false;
   for (const auto& [txn, pages] : pages_of) {
     const Commit& c = ledger.commits.at(txn);
@@ -178,17 +187,26 @@ inline std::map<uint64_t, uint64_t> CheckRecovered(FileSystem* fs, const std::st
     }
     present[txn] = c.epoch;
     max_epoch = std::max(max_epoch, c.epoch);
+    min_epoch = std::min(min_epoch, c.epoch);
     any = true;
   }
+  // A commit that a checkpoint may have deleted: of an epoch it covered.
+  auto checkpointed = [&](uint64_t epoch) {
+    return ledger.checkpoint_upto.has_value() && epoch <= *ledger.checkpoint_upto;
+  };
   for (const auto& [txn, c] : ledger.commits) {
-    if (any && c.submitted && c.epoch <= max_epoch && present.count(txn) == 0) {
+    if (!c.submitted || present.count(txn) != 0) continue;
+    if (any && c.epoch <= max_epoch && !(checkpointed(c.epoch) && c.epoch < min_epoch)) {
       fail("gap: txn " + std::to_string(txn) + " of epoch " + std::to_string(c.epoch) +
-           " missing although epoch " + std::to_string(max_epoch) + " was recovered");
+           " missing although epochs " + std::to_string(min_epoch) + ".." + std::to_string(max_epoch) +
+           " were recovered" +
+           (ledger.checkpoint_upto ? " (checkpoint up to " + std::to_string(*ledger.checkpoint_upto) + ")" : ""));
     }
   }
   for (uint64_t txn : ledger.acked) {
     if (present.count(txn) == 0) {
       auto it = ledger.commits.find(txn);
+      if (it != ledger.commits.end() && checkpointed(it->second.epoch)) continue;
       fail("LOST acknowledged txn " + std::to_string(txn) + " (epoch " +
            std::to_string(it == ledger.commits.end() ? 0 : it->second.epoch) + ")");
     }
