@@ -21,9 +21,10 @@ export type LogFileFill = 'auto' | 'always' | 'never';
 export interface FaultInjection {
   /**
    * The file-system operation to fail. `corrupt`: the write succeeds but one bit of the bytes
-   * reaching the file is flipped (a silent corruption, for shadow compare).
+   * reaching the file is flipped (a silent corruption, for shadow compare). `delete`: a file
+   * deletion (checkpoints).
    */
-  op: 'open' | 'write' | 'sync' | 'rename' | 'dirsync' | 'close' | 'corrupt';
+  op: 'open' | 'write' | 'sync' | 'rename' | 'dirsync' | 'close' | 'corrupt' | 'delete';
   /** The error to fail with. @default 'EIO' */
   errno?: 'EIO' | 'ENOSPC';
   /** How many matching calls succeed before the first failure. @default 0 */
@@ -190,7 +191,7 @@ function faultInjection(value: unknown): Required<FaultInjection> | undefined {
   return {
     op: (() => {
       if (v.op === undefined) throw argTypeError('options.__faultInjection.op', 'of type string', v.op);
-      return oneOf('options.__faultInjection.op', v.op, ['open', 'write', 'sync', 'rename', 'dirsync', 'close', 'corrupt'] as const, 'sync');
+      return oneOf('options.__faultInjection.op', v.op, ['open', 'write', 'sync', 'rename', 'dirsync', 'close', 'corrupt', 'delete'] as const, 'sync');
     })(),
     errno: oneOf('options.__faultInjection.errno', v.errno, ['EIO', 'ENOSPC'] as const, 'EIO'),
     after: int('options.__faultInjection.after', v.after, 0, 2 ** 31 - 1, 0),

@@ -85,6 +85,38 @@ describe('checkpoint', () => {
     expect(got.size).toBeLessThan(epochs.size); // something was deleted
   });
 
+  test('a failed deletion rejects with WAL_IO and the errno; the WAL goes on and the next checkpoint finishes', async () => {
+    const db = tmpDbPath();
+    // The second file deletion fails (ENOSPC: any errno the file system reports).
+    const wal = ParallelWal.open(db, {
+      logFileBytes: LOG_BYTES,
+      logFileFill: 'never',
+      __faultInjection: { op: 'delete', errno: 'ENOSPC', after: 1 },
+    });
+    const epochs = new Map<number, number>();
+    await commitEach(wal, 1, 40, epochs);
+    // Over a fault-injecting file system the WAL does not prepare files (preparation needs the
+    // default one): a file per epoch.
+    const before = (await listSegments(db)).map((f) => f.path);
+    expect(before.length).toBe(40);
+    const err = await catchRejection(wal.checkpoint(epochs.get(40)!));
+    expect(err.code).toBe('WAL_IO');
+    expect(err.errno).toBe(28);
+    expect(err.message).toMatch(/checkpoint/);
+    expect(err.message).toContain(`unlink ${before[1]}`);
+    // The oldest file went before the failure, the one that failed stays: still a suffix of the
+    // log, which recovers strictly, with every txn from its first one on.
+    expect((await listSegments(db)).map((f) => f.path)).toEqual(before.slice(1));
+    expect(await recoveredTxns(db)).toEqual(range(2, 40));
+    // The WAL goes on; the next checkpoint deletes the rest, up to txn 40's epoch.
+    await commitEach(wal, 41, 42, epochs);
+    const r = await wal.checkpoint(epochs.get(40)!);
+    expect(r.filesDeleted).toBe(39);
+    expect(r.firstRetainedEpoch).toBe(epochs.get(41));
+    await wal.close();
+    expect(await recoveredTxns(db)).toEqual([41, 42]);
+  });
+
   test('validates its epoch and refuses after close', async () => {
     const db = tmpDbPath();
     const wal = ParallelWal.open(db, { logFileBytes: LOG_BYTES });

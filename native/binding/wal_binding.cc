@@ -178,7 +178,7 @@ bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
     Napi::Object f = fi.As<Napi::Object>();
     FailSpec spec;
     if (!ParseFailOp(StrProp(f, "op", ""), &spec.op)) {
-      ThrowArgRange(env, "options.__faultInjection.op", "must be one of open, write, sync, rename, dirsync, close");
+      ThrowArgRange(env, "options.__faultInjection.op", "must be one of open, write, sync, rename, dirsync, close, corrupt, delete");
       return false;
     }
     spec.nth = uint64_t{U32Prop(f, "after", 0)} + 1;

@@ -10,7 +10,7 @@ bool ParseFailOp(const std::string& name, FailOp* out) {
   static const std::pair<const char*, FailOp> kOps[] = {
       {"none", FailOp::kNone},     {"open", FailOp::kOpen},       {"write", FailOp::kWrite},
       {"sync", FailOp::kSync},     {"rename", FailOp::kRename},   {"dirsync", FailOp::kDirSync},
-      {"close", FailOp::kClose},   {"corrupt", FailOp::kCorrupt},
+      {"close", FailOp::kClose},   {"corrupt", FailOp::kCorrupt}, {"delete", FailOp::kDelete},
   };
   for (const auto& [n, op] : kOps) {
     if (name == n) {
@@ -31,6 +31,7 @@ const char* FailOpName(FailOp op) {
     case FailOp::kDirSync: return "dirsync";
     case FailOp::kClose: return "close";
     case FailOp::kCorrupt: return "corrupt";
+    case FailOp::kDelete: return "delete";
   }
   return "unknown";
 }
@@ -188,6 +189,7 @@ Status FailingFileSystem::ListDir(const std::string& dir, std::vector<std::strin
   return base_->ListDir(dir, names);
 }
 Status FailingFileSystem::DeleteFile(const std::string& path) {
+  PWAL_RETURN_IF_ERROR(MaybeFail(FailOp::kDelete, "unlink " + path));
   return base_->DeleteFile(path);
 }
 Status FailingFileSystem::LockFile(const std::string& path, std::unique_ptr<FileLock>* out) {

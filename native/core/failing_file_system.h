@@ -25,8 +25,10 @@ enum class FailOp {
   kDirSync,   // SyncDir
   kClose,     // WritableFile::Close
   kCorrupt,   // WritableFile::Append / AppendV succeed but one byte written is flipped
+  kDelete,    // DeleteFile
 };
-// "open" / "write" / "sync" / "rename" / "dirsync" / "close" -> FailOp; false if unknown.
+// "open" / "write" / "sync" / "rename" / "dirsync" / "close" / "corrupt" / "delete" -> FailOp;
+// false if unknown.
 bool ParseFailOp(const std::string& name, FailOp* out);
 const char* FailOpName(FailOp op);
 
@@ -71,7 +73,7 @@ class FailingFileSystem : public FileSystem {
   mutable std::mutex mu_;
   FailSpec spec_;            // guarded by mu_
   uint64_t armed_calls_ = 0; // guarded by mu_: calls of spec_.op since Arm
-  uint64_t counts_[8] = {};  // guarded by mu_
+  uint64_t counts_[static_cast<int>(FailOp::kDelete) + 1] = {};  // guarded by mu_
   std::atomic<uint64_t> failures_{0};
 };
 

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "failing_file_system.h"
 #include "fault_file_system.h"
 #include "log_file.h"
 #include "segment.h"
@@ -740,6 +741,52 @@ TEST(WalCheckpoint, FilePerEpochDeletesEachEpochUpToTheNewest) {
   std::set<uint64_t> got = CheckRecovery(&fs, h.submitted, h.AckedAfter(4), "per-epoch files");
   EXPECT_EQ(got, h.AckedAfter(4));
   ReopenAndContinue(&fs, &h.submitted, h.AckedAfter(4), "per-epoch files");
+}
+
+// A checkpoint whose deletion or directory sync fails (EIO, ENOSPC) reports it and stops there:
+// an IoError with the errno, naming the checkpoint and the file or directory. The WAL is not
+// failed and keeps committing; what was deleted is the oldest files, so the log is still a
+// suffix; nothing acknowledged after the checkpoint's epoch is lost, also after power loss; and
+// the next checkpoint finishes the job.
+TEST(WalCheckpoint, AFailedDeletionOrDirectorySyncIsReportedAndLosesNothing) {
+  for (FailOp op : {FailOp::kDelete, FailOp::kDirSync}) {
+    for (int err : {5, 28}) {
+      const std::string where = std::string(FailOpName(op)) + " errno " + std::to_string(err);
+      FaultInjectingFileSystem fs;
+      fs.MakeDir("/db");
+      FailingFileSystem failing(&fs);
+      History h;
+      std::shared_ptr<Wal> wal;
+      ASSERT_TRUE(Wal::Open(kDb, InlineLogByHand(&failing), &wal).ok());
+      ASSERT_TRUE(CommitRange(wal.get(), 1, 13, &h));  // files of epochs 0, 1-4, 5-8, 9-12
+      failing.Arm(FailSpec{op, 2, /*persistent=*/false, err});
+      Wal::CheckpointResult cp;
+      const Status st = wal->Checkpoint(10, &cp);
+      EXPECT_EQ(st.code(), Status::Code::kIoError) << where << ": " << st.ToString();
+      EXPECT_EQ(st.sys_errno(), err) << where;
+      EXPECT_NE(st.message().find("checkpoint"), std::string::npos) << st.ToString();
+      EXPECT_NE(st.message().find(op == FailOp::kDelete ? "unlink /db/" : "fsync dir /db"), std::string::npos)
+          << st.ToString();
+      EXPECT_FALSE(wal->IsFailed()) << where;
+      failing.Disarm();
+      // The second deletion failed: file 0 is gone. The second directory sync failed: the
+      // second deletion happened (not known durable), files 0 and 1-4 are gone.
+      std::vector<SegmentEntry> files;
+      ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &files).ok());
+      ASSERT_FALSE(files.empty());
+      EXPECT_EQ(files.front().epoch, op == FailOp::kDelete ? 1u : 5u) << where;
+
+      ASSERT_TRUE(CommitRange(wal.get(), 14, 16, &h)) << where;  // epochs 13-15
+      ASSERT_TRUE(wal->Checkpoint(10, &cp).ok()) << where;
+      EXPECT_EQ(cp.first_retained_epoch.value_or(0), 9u) << where;
+      ASSERT_TRUE(wal->Close().ok());
+      fs.PowerLoss(Tear::kGarbage, static_cast<uint64_t>(err));
+      const std::set<uint64_t> keep = h.AckedAfter(10);
+      const std::set<uint64_t> got = CheckRecovery(&fs, h.submitted, keep, where);
+      EXPECT_EQ(got, h.AckedAfter(8)) << where << ": exactly the files from epoch 9 on";
+      ReopenAndContinue(&fs, &h.submitted, keep, where);
+    }
+  }
 }
 
 // Power loss at every I/O step of a checkpoint (and of the commits that follow it), with every
