@@ -8,16 +8,11 @@
 
 #include "segment.h"
 #include "wal.h"
+#include "wal_internal.h"
 
 namespace pwal {
 
 namespace {
-
-int64_t NowNsSteady() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::mutex& ModeMu() {
   static auto* mu = new std::mutex();
@@ -30,9 +25,9 @@ class TimingWritableFile : public WritableFileWrapper {
       : WritableFileWrapper(std::move(base)), fs_(fs) {}
   Status Sync(SyncMode mode) override {
     if (mode == SyncMode::kNone) return base_->Sync(mode);
-    const int64_t t0 = NowNsSteady();
+    const int64_t t0 = wal_internal::NowNs();
     Status st = base_->Sync(mode);
-    fs_->RecordSync(static_cast<uint64_t>(std::max<int64_t>(0, NowNsSteady() - t0)));
+    fs_->RecordSync(static_cast<uint64_t>(std::max<int64_t>(0, wal_internal::NowNs() - t0)));
     return st;
   }
 
@@ -161,9 +156,9 @@ Status TimingFileSystem::ReopenForOverwrite(const std::string& path,
 
 Status TimingFileSystem::SyncDir(const std::string& dir, SyncMode mode) {
   if (mode == SyncMode::kNone) return base_->SyncDir(dir, mode);
-  const int64_t t0 = NowNsSteady();
+  const int64_t t0 = wal_internal::NowNs();
   Status st = base_->SyncDir(dir, mode);
-  RecordSync(static_cast<uint64_t>(std::max<int64_t>(0, NowNsSteady() - t0)));
+  RecordSync(static_cast<uint64_t>(std::max<int64_t>(0, wal_internal::NowNs() - t0)));
   return st;
 }
 
@@ -256,7 +251,7 @@ void Wal::AnnotateEvent(const EpochBatch& batch, int64_t oldest_pending_ns, bool
   ev->lane_count = EffectiveLaneCount();
   ev->waiters = waiters;
   if (oldest_pending_ns != 0) {
-    ev->oldest_pending_ns = static_cast<uint64_t>(std::max<int64_t>(0, NowNsSteady() - oldest_pending_ns));
+    ev->oldest_pending_ns = static_cast<uint64_t>(std::max<int64_t>(0, wal_internal::NowNs() - oldest_pending_ns));
   }
   ev->prev_write_ns = control_.last_write_ns;
   ev->overflow_batches = control_.overflow_batches.exchange(0, std::memory_order_relaxed);
@@ -327,7 +322,7 @@ Status Wal::PublishChecked(uint64_t epoch, const EpochBatch& batch,
   // The certificate records any fallback in force for this epoch.
   if (ev->fallback_reason != 0 || ev->overflow_batches > 0) wo.fallback_active = true;
   const uint64_t sync0 = timing_fs_->sync_ns_total();
-  const int64_t t0 = NowNsSteady();
+  const int64_t t0 = wal_internal::NowNs();
   Status st = PublishWithRetries(batch, wo, prepared, result, attempts);
   const bool compare = st.ok() && ActiveFallback() == FallbackReason::kNone &&
                        ShouldShadowCompare(Mode(), control_.shadow_per_mille, epoch + 1);
@@ -369,7 +364,7 @@ Status Wal::PublishChecked(uint64_t epoch, const EpochBatch& batch,
     }
   }
   ev->fsync_ns = timing_fs_->sync_ns_total() - sync0;
-  control_.last_write_ns = static_cast<uint64_t>(std::max<int64_t>(0, NowNsSteady() - t0));
+  control_.last_write_ns = static_cast<uint64_t>(std::max<int64_t>(0, wal_internal::NowNs() - t0));
   ev->fallback_reason = control_.fallback.load(std::memory_order_acquire);
   return st;
 }
