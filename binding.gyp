@@ -31,6 +31,7 @@
         "native/binding/errors.cc",
         "native/binding/wal_args.cc",
         "native/binding/wal_events.cc",
+        "native/binding/wal_options.cc",
         "native/binding/wal_pin.cc",
         "native/binding/wal_binding.cc",
         "native/binding/control_binding.cc",

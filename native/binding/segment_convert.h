@@ -8,8 +8,8 @@
 //
 // Output: records are packed off-thread into two flat descriptor arrays (u64 fields, u32 fields
 // and image offsets) plus the segment files' own bytes, all handed to JS as ArrayBuffers without
-// another copy; lib/segments.ts turns them into record objects whose images are Buffer views of
-// the file bytes (building objects in JS is several times cheaper than through N-API).
+// another copy; lib/segment-records.ts turns them into record objects whose images are Buffer
+// views of the file bytes (building objects in JS is several times cheaper than through N-API).
 #pragma once
 
 #include <napi.h>
@@ -28,8 +28,8 @@ namespace segbind {
 
 // Records of one or more decoded segments, zero-copy: for each segment, its file bytes and its
 // RecordView array are handed to JS as they are (two external ArrayBuffers per segment, freed
-// when JS drops the last view of them). lib/segments.ts reads the RecordView fields at the byte
-// offsets below (native byte order) and makes the images Buffer views of the file bytes.
+// when JS drops the last view of them). lib/segment-records.ts reads the RecordView fields at
+// the byte offsets below (native byte order) and makes the images Buffer views of the file bytes.
 constexpr size_t kRecordViewSize = 72;
 constexpr size_t kRecordViewTxnId = 0;         // u64
 constexpr size_t kRecordViewBeginSeq = 16;     // u64
