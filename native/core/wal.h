@@ -70,7 +70,8 @@ enum class PrepareMode {
 // How log files get their blocks (WalOptions::log_fill).
 enum class LogFill {
   kAuto,    // by the rate at which frames take slots (per 100 ms): zero-filled while the disk
-            // has bandwidth to spare, grown by appends under heavy load (wal.cc, NoteFrameSize)
+            // has bandwidth to spare, grown by appends under heavy load (NoteFrameSize in
+            // wal_log_files.cc)
   kAlways,  // always zero-filled by the preparer (an epoch waits for none: without one ready
             // the next log file is grown by appends)
   kNever,   // always grown by appends
@@ -104,7 +105,8 @@ struct WalOptions {
   // Whether log files are zero-filled ahead (a frame is then a write + a data sync into blocks
   // already on disk) or grown by appending (each frame's sync also makes the new size durable).
   // Zero-filling makes small frames cheaper but writes every byte twice, which under a heavy
-  // load costs more than it saves. kAuto follows the rate of slots taken (wal.cc, NoteFrameSize).
+  // load costs more than it saves. kAuto follows the rate of slots taken (NoteFrameSize in
+  // wal_log_files.cc).
   LogFill log_fill = LogFill::kAuto;
   // Tests only: the monotonic clock (nanoseconds) LogFill::kAuto measures rates with.
   std::function<int64_t()> clock_ns;

@@ -1,4 +1,4 @@
-// The control-surface hooks of Wal (see wal_control.h for what each does and where wal.cc
+// The control-surface hooks of Wal (see wal_control.h for what each does and where the Wal
 // calls it).
 #include "wal_control.h"
 

@@ -1,6 +1,6 @@
 // The control surface of a Wal, in the core: operating mode, the conservative fallback and its
-// reason, lane routing, shadow compare, fsync timing. Kept apart from wal.cc so the commit hot
-// path and the flusher loop stay small; wal.cc calls these hooks at fixed points:
+// reason, lane routing, shadow compare, fsync timing. Kept apart from wal.cc and wal_flusher.cc
+// so the commit hot path and the flusher loop stay small; they call these hooks at fixed points:
 //   Submit           -> Wal::RouteSlot (which lane a batch goes to)
 //   FlushCycleLocked -> Wal::PublishChecked (publish, then shadow-compare the published file)
 //                    -> Wal::AnnotateEvent (cheap per-epoch fields for trace/decision records)
