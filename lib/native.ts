@@ -50,6 +50,8 @@ export interface NativeWalOptions {
   /** Start the flusher thread when this open creates the shared WAL. */
   startFlusher: boolean;
   control: { mode: string; laneCount: number; maxParallelCommitBytes: number; shadowPerMille: number };
+  /** Microseconds (Wal::HoldSealForTurn). */
+  turnHoldUs: number;
   faultInjection?: { op: string; errno: string; after: number; persistent: boolean };
 }
 
@@ -88,6 +90,8 @@ export interface NativeWalHandle {
   setWaiting(waiting: boolean): number;
   /** A JS waiter exists for `epoch`: report the next transition (and seal it if still open). */
   requestFlush(epoch?: number): void;
+  /** The turn that followed a durable event is over: the flusher may seal (Wal::EndTurn). */
+  endTurn(): void;
   isFailed(): boolean;
   /** The fatal failure: [failedEpoch, code, message, errno], or undefined. */
   failure(): [number, string, string, number] | undefined;

@@ -96,6 +96,11 @@ export interface ParallelWalOptions {
   __faultInjection?: FaultInjection;
   /** @internal undelivered epoch records kept per handle while tracing. @default 4096 */
   __traceQueueCapacity?: number;
+  /**
+   * @internal the longest the adaptive flusher holds a seal for the JS turn after a durable
+   * event, in microseconds (0: never; for A/B measurements). @default 250
+   */
+  __turnHoldUs?: number;
 }
 
 /** Options after validation, every field present. */
@@ -113,6 +118,7 @@ export interface ResolvedWalOptions {
   logFileFill: LogFileFill;
   control: ParallelWalControlSurface;
   traceQueueCapacity: number;
+  turnHoldUs: number;
   faultInjection?: Required<FaultInjection>;
 }
 
@@ -131,6 +137,7 @@ export const DEFAULT_WAL_OPTIONS: Readonly<ResolvedWalOptions> = Object.freeze({
   logFileFill: 'auto',
   control: Object.freeze(defaultParallelWalControlSurface()),
   traceQueueCapacity: 4096,
+  turnHoldUs: 250,
 });
 
 const KNOWN_KEYS = new Set([
@@ -148,6 +155,7 @@ const KNOWN_KEYS = new Set([
   'control',
   '__faultInjection',
   '__traceQueueCapacity',
+  '__turnHoldUs',
 ]);
 
 function int(name: string, value: unknown, min: number, max: number, dflt: number): number {
@@ -241,6 +249,7 @@ export function resolveWalOptions(options: unknown): ResolvedWalOptions {
     logFileFill: oneOf('options.logFileFill', o.logFileFill, ['auto', 'always', 'never'], d.logFileFill),
     control: validateControlSurface(o.control),
     traceQueueCapacity: int('options.__traceQueueCapacity', o.__traceQueueCapacity, 1, 1 << 20, d.traceQueueCapacity),
+    turnHoldUs: int('options.__turnHoldUs', o.__turnHoldUs, 0, 10_000, d.turnHoldUs),
   };
   // control.maxFlushDelayMs is the control surface's name for the same bound; it wins.
   if (resolved.control.maxFlushDelayMs !== undefined) resolved.maxFlushDelayMs = resolved.control.maxFlushDelayMs;

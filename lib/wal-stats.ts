@@ -59,6 +59,13 @@ export interface ParallelWalStats {
   logFilesFilled: number;
   /** Log files started empty and grown by appending frames (see `logFileFill`). */
   logFilesAppended: number;
+  /**
+   * Seals held until the JS turn after a durable event was over, so that the commits made in
+   * that turn joined the epoch already waiting (adaptive policy; see docs/performance.md).
+   */
+  turnHolds: number;
+  /** Of {@link turnHolds}, those that ran out before the turn ended (holds pause for 64 epochs). */
+  turnHoldsExpired: number;
   /** Open WAL handles of the calling environment (diagnostics). */
   envOpenHandles?: number;
   /** Fallback events by reason (entries of the conservative fallback, per-batch lane overflows, ...). */
@@ -109,6 +116,8 @@ export function toParallelWalStats(s: NativeWalStats): ParallelWalStats {
     preparedPublishes: num(s.preparedPublishes),
     logFilesFilled: num(s.logFilesFilled),
     logFilesAppended: num(s.logFilesAppended),
+    turnHolds: num(s.turnHolds),
+    turnHoldsExpired: num(s.turnHoldsExpired),
     fallbacks,
     shadowCompare: { clean: num(s.shadowClean), diverged: num(s.shadowDiverged) },
     mode: (s.mode as ParallelWalOperatingMode) ?? 'auto',

@@ -126,6 +126,15 @@ export class ParallelWalCoordinator {
   #nativeEvents = 0;
   #publisher!: WalRecordPublisher;
   #tracing = false;
+  // Wal::EndTurn after the turn that follows a durable event (#scheduleEndTurn).
+  #endTurnQueued = false;
+  readonly #queueEndTurn = (): void => {
+    process.nextTick(this.#endTurn);
+  };
+  readonly #endTurn = (): void => {
+    this.#endTurnQueued = false;
+    this.#native?.endTurn();
+  };
 
   /**
    * Opens (or joins, if this process already has it open) the WAL of `dbPath`.
@@ -573,6 +582,7 @@ export class ParallelWalCoordinator {
     this.#nativeEvents++;
     if (kind === EVENT_DURABLE) {
       this.#deliverDurable(epoch);
+      this.#scheduleEndTurn();
     } else if (kind === EVENT_FAILED) {
       this.#deliverFailure(epoch, code, message, errno);
     } else if (kind === EVENT_CLOSED) {
@@ -581,6 +591,19 @@ export class ParallelWalCoordinator {
       this.#intakeClosed = true;
       this.#abortWaiters();
     }
+  }
+
+  /**
+   * Tells the flusher when the turn that follows a durable event is over (Wal::EndTurn): until
+   * then it holds the next seal, so that the commits made by the callers just resolved join the
+   * epoch already waiting. The resolutions run as microtasks after this callback; a nextTick
+   * queued now would run before them, one queued from a microtask runs once the microtask queue
+   * (the callers' next commits included) has drained.
+   */
+  #scheduleEndTurn(): void {
+    if (this.#endTurnQueued) return;
+    this.#endTurnQueued = true;
+    queueMicrotask(this.#queueEndTurn);
   }
 
   #deliverDurable(durable: number): void {

@@ -150,6 +150,7 @@ describe('options', () => {
       logFileFill: 'auto',
       control: { mode: 'auto' },
       traceQueueCapacity: 4096,
+      turnHoldUs: 250,
     });
   });
 
@@ -170,6 +171,7 @@ describe('options', () => {
     [{ maxFlushDelayMs: NaN }, 'RangeError', 'ERR_OUT_OF_RANGE', /options\.maxFlushDelayMs.*NaN/],
     [{ slotcount: 4 }, 'TypeError', 'ERR_INVALID_ARG_VALUE', /options\.slotcount/],
     [{ __faultInjection: { op: 'explode' } }, 'TypeError', 'ERR_INVALID_ARG_VALUE', /__faultInjection\.op.*"explode"/],
+    [{ __turnHoldUs: 20_000 }, 'RangeError', 'ERR_OUT_OF_RANGE', /"options\.__turnHoldUs".*Received number \(20000\)/],
   ])('%j is rejected naming the option and value', (options, name, code, message) => {
     const err = catchError(() => new ParallelWalCoordinator(tmpDbPath(), options as never));
     expect(err.name).toBe(name);
@@ -312,6 +314,31 @@ describe('waits and commits', () => {
     expect(stats.segmentsWritten).toBeLessThan(n);
     expect(c.nativeEventCount()).toBeGreaterThan(0);
     expect(c.nativeEventCount()).toBeLessThanOrEqual(stats.epochsDurable);
+  });
+
+  test('callers who commit again as soon as their commit resolves make one epoch per sync, not halves (turn holds)', async () => {
+    const p = tmpDbPath();
+    // A hold long enough that only the end of the JS turn ends it (Wal::HoldSealForTurn).
+    const c = ParallelWal.open(p, { fsyncPolicy: 'off', __turnHoldUs: 10_000 });
+    open.push(c);
+    const callers = 32;
+    const rounds = 30;
+    let txn = 0;
+    await Promise.all(
+      Array.from({ length: callers }, async () => {
+        for (let r = 0; r < rounds; r++) await c.commit(oneFrame(++txn));
+      }),
+    );
+    const stats = c.stats();
+    // Each durable event's turn resolves its commits, whose callers commit again in that turn;
+    // the flusher waits for the turn to end and seals those commits together with everything
+    // already pending: after the first round or two every epoch holds all 32 callers. Without
+    // holds the loop settles into two halves that alternate (two epochs per round).
+    expect(stats.turnHolds).toBeGreaterThan(0);
+    // A hold that runs out (a turn over 10 ms: a collection) pauses holds for 2 epochs.
+    expect(stats.epochsSealed).toBeLessThanOrEqual(rounds + 3 + 3 * stats.turnHoldsExpired);
+    expect(stats.recordsWritten).toBe(callers * rounds);
+    expect(recovered(p)).toHaveLength(callers * rounds);
   });
 
   test('advanceAndFlush returns the new current epoch and works with the flusher running', async () => {

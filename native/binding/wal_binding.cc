@@ -47,6 +47,7 @@ class NativeWal : public Napi::ObjectWrap<NativeWal> {
   Napi::Value Checkpoint(const Napi::CallbackInfo& info);
   Napi::Value SetWaiting(const Napi::CallbackInfo& info);
   Napi::Value RequestFlush(const Napi::CallbackInfo& info);
+  Napi::Value EndTurn(const Napi::CallbackInfo& info);
   Napi::Value Failure(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
@@ -131,8 +132,13 @@ NativeWal::NativeWal(const Napi::CallbackInfo& info)
   keys.Set(2u, Napi::String::New(env, "dbSizeIfCommit"));
   frame_keys_ = Napi::Persistent(keys.As<Napi::Object>());
   std::weak_ptr<WalEventChannel> weak = channel_;
-  listener_id_ = wal_->AddListener([weak](const DurableEvent& ev) {
-    if (auto ch = weak.lock()) ch->OnDurableEvent(ev);
+  // The listener runs while the Wal exists (RemoveListener waits for a running one).
+  Wal* core = wal_.get();
+  listener_id_ = wal_->AddListener([weak, core](const DurableEvent& ev) {
+    auto ch = weak.lock();
+    // JS resolves the epoch's commits next, and their callers commit again in that turn:
+    // hold the next seal until the turn is over (lib/wal.ts calls endTurn()).
+    if (ch && ch->OnDurableEvent(ev)) core->HoldSealForTurn();
   });
   // Registered after the TSFN: hooks run in reverse order, so this one runs before node
   // closes the TSFN at teardown.
@@ -546,6 +552,11 @@ Napi::Value NativeWal::RequestFlush(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value NativeWal::EndTurn(const Napi::CallbackInfo& info) {
+  if (wal_) wal_->EndTurn();
+  return info.Env().Undefined();
+}
+
 Napi::Value NativeWal::Failure(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!wal_ || !wal_->IsFailed()) return env.Undefined();
@@ -604,6 +615,8 @@ Napi::Value NativeWal::Stats(const Napi::CallbackInfo& info) {
   set("preparedPublishes", s.prepared_publishes);
   set("logFilesFilled", s.log_files_filled);
   set("logFilesAppended", s.log_files_appended);
+  set("turnHolds", s.turn_holds);
+  set("turnHoldsExpired", s.turn_holds_expired);
   if (wal_env_ != nullptr) set("envOpenHandles", wal_env_->open_handles);
   // Control surface.
   o.Set("mode", Napi::String::New(env, WalModeName(static_cast<WalMode>(s.mode))));
@@ -681,6 +694,7 @@ void NativeWal::Register(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&NativeWal::Checkpoint>("checkpoint"),
           InstanceMethod<&NativeWal::SetWaiting>("setWaiting"),
           InstanceMethod<&NativeWal::RequestFlush>("requestFlush"),
+          InstanceMethod<&NativeWal::EndTurn>("endTurn"),
           InstanceMethod<&NativeWal::Failure>("failure"),
           InstanceMethod<&NativeWal::Close>("close"),
           InstanceMethod<&NativeWal::Stats>("stats"),

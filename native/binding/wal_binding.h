@@ -14,7 +14,8 @@
 //   currentEpoch(), durableEpoch() (-1: none), threadSlot(), isRunning(), isFailed()
 //   start(fsyncPolicy), stop(), advanceAndFlush(timeoutMs) -> Promise<newEpoch>
 //   checkpoint(epoch) -> Promise<[filesDeleted, bytesFreed, firstRetainedEpoch]>
-//   setWaiting(bool) -> durableEpoch, requestFlush(), failure() -> [epoch, code, msg, errno]?
+//   setWaiting(bool) -> durableEpoch, requestFlush(), endTurn(),
+//   failure() -> [epoch, code, msg, errno]?
 //   close(abort), stats()
 // Per-environment state lives in the handles and in the class's WalEnv (constructor data),
 // never in statics.

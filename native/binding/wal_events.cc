@@ -69,9 +69,9 @@ void WalEventChannel::SetTracing(bool on, size_t capacity, std::function<void()>
   if (!on) trace_.clear();
 }
 
-void WalEventChannel::OnDurableEvent(const DurableEvent& ev) {
+bool WalEventChannel::OnDurableEvent(const DurableEvent& ev) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!open_ || tsfn_ == nullptr) return;
+  if (!open_ || tsfn_ == nullptr) return false;
   bool trace_news = false;
   if (tracing_ && !ev.closed && !ev.resend) {
     if (trace_.size() < trace_capacity_) {
@@ -97,6 +97,7 @@ void WalEventChannel::OnDurableEvent(const DurableEvent& ev) {
   const bool failure_news = failed_ && !failure_delivered_;
   const bool closed_news = closed_ && !closed_delivered_;
   if (durable_news || failure_news || closed_news || trace_news) PostLocked();
+  return durable_news && !failed_ && !closed_;
 }
 
 void WalEventChannel::PostLocked() {

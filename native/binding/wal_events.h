@@ -47,8 +47,9 @@ class WalEventChannel : public std::enable_shared_from_this<WalEventChannel> {
   WalEventChannel(const WalEventChannel&) = delete;
   WalEventChannel& operator=(const WalEventChannel&) = delete;
 
-  // The core listener body. Any thread; quick; never blocks on JS.
-  void OnDurableEvent(const DurableEvent& ev);
+  // The core listener body. Any thread; quick; never blocks on JS. True when it told JS of a
+  // newer durable epoch that a promise waits for (JS will run a turn resolving commits).
+  bool OnDurableEvent(const DurableEvent& ev);
 
   // JS thread. waiting=true: ref the TSFN and post durable events; false: unref, stop posting
   // durable events (failure and close are still posted).

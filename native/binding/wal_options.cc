@@ -1,6 +1,7 @@
 // See wal_options.h.
 #include "wal_options.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <utility>
 
@@ -75,6 +76,8 @@ bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
     return false;
   }
   out->format_version = static_cast<uint16_t>(U32Prop(o, "formatVersion", kSegmentFormatV2));
+  // Validated in TypeScript (0..10000 µs); clamped here too, a hold must stay short.
+  out->turn_hold_ns = int64_t{std::min<uint32_t>(U32Prop(o, "turnHoldUs", 250), 10000)} * 1000;
   Napi::Value prepared = o.Get("preparedSegments");
   out->prepare = prepared.IsBoolean() && !prepared.As<Napi::Boolean>().Value() ? PrepareMode::kOff
                                                                                : PrepareMode::kAuto;

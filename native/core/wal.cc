@@ -443,6 +443,24 @@ bool Wal::HasPendingWork() const {
            pending_records_.load(std::memory_order_seq_cst) > 0));
 }
 
+void Wal::HoldSealForTurn() {
+  if (options_.policy != FlushPolicy::kAdaptive || options_.turn_hold_ns <= 0) return;
+  if (turn_hold_skip_.load(std::memory_order_relaxed) > 0) {
+    turn_hold_skip_.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  // The start first: the flusher reads it after seeing the flag (both seq_cst).
+  turn_hold_since_ns_.store(NowNs(), std::memory_order_seq_cst);
+  turn_held_.store(true, std::memory_order_seq_cst);
+  turn_holds_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Wal::EndTurn() {
+  if (turn_held_.exchange(false, std::memory_order_seq_cst)) {
+    turn_hold_backoff_.store(0, std::memory_order_relaxed);  // ended in time
+  }
+}
+
 // ---- waiting / manual flush ------------------------------------------------------------------
 
 Status Wal::WaitForEpochDurable(uint64_t epoch, uint32_t timeout_ms) {
@@ -631,6 +649,8 @@ WalStats Wal::Stats() const {
   s.submitted_records = submitted_records_.load(std::memory_order_relaxed);
   s.backpressure = backpressure_.load(std::memory_order_relaxed);
   s.events_delivered = events_delivered_.load(std::memory_order_relaxed);
+  s.turn_holds = turn_holds_.load(std::memory_order_relaxed);
+  s.turn_holds_expired = turn_holds_expired_.load(std::memory_order_relaxed);
   const BufferPool& pool = coord_->pool();
   for (size_t i = 0; i < pool.size(); ++i) {
     s.contention += pool.slot(i).contention();

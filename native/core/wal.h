@@ -110,6 +110,9 @@ struct WalOptions {
   LogFill log_fill = LogFill::kAuto;
   // Tests only: the monotonic clock (nanoseconds) LogFill::kAuto measures rates with.
   std::function<int64_t()> clock_ns;
+  // The longest the adaptive flusher holds a seal for a consumer's turn (HoldSealForTurn).
+  // 0: never holds.
+  int64_t turn_hold_ns = 250 * 1000;
   WalControlOptions control;         // mode, lanes, batch limit, shadow sampling (wal_control.h)
 };
 
@@ -187,6 +190,8 @@ struct WalStats {
   uint64_t prepared_publishes = 0;  // epochs published in place: into a prepared file, or as a frame of a log file
   uint64_t log_files_filled = 0;    // log files started in a zero-filled temporary
   uint64_t log_files_appended = 0;  // log files started empty and grown by appending frames
+  uint64_t turn_holds = 0;          // seals held for a consumer's turn (HoldSealForTurn)
+  uint64_t turn_holds_expired = 0;  // ... of which ran out before the turn ended
   // Recent publish latencies in nanoseconds (newest last, at most 256).
   std::vector<uint64_t> write_latency_ns;
   std::vector<uint64_t> epoch_records;  // records per recent non-empty epoch (at most 256)
@@ -282,6 +287,21 @@ class Wal {
   // Only "report the next epoch transition even if empty" (no seal request): for a listener
   // that starts waiting; the waiter's own RequestFlushFor asks for the seal if one is needed.
   void RequestNotify() { notify_requested_.store(true, std::memory_order_seq_cst); }
+
+  // Sealing after a consumer's turn (adaptive policy). A listener that hands a durable event to
+  // a consumer who commits again at once (a JS thread resolving the commits' promises, whose
+  // callers commit again in the same turn) calls HoldSealForTurn(); the consumer calls EndTurn()
+  // when its turn is over. In between, the flusher does not seal what is pending, so the new
+  // commits join the epoch of those already waiting instead of an epoch of their own one sync
+  // later: a closed loop of N commits makes one epoch per sync instead of halves that alternate.
+  // A hold lasts at most options.turn_hold_ns. One that runs out switches holds off for the next
+  // 2, 4, 8, ... up to kTurnHoldSkip epochs while they keep running out (turns that long overlap
+  // better with an epoch sealed at once); a turn that ends in time resets that.
+  // Only when an epoch is sealed changes: never what becomes durable, nor in which order.
+  // Any thread (HoldSealForTurn typically from a listener, on the flusher thread).
+  void HoldSealForTurn();
+  void EndTurn();
+  static constexpr int kTurnHoldSkip = 64;
 
   // Stops intake (Submit -> Closed), then: abort=false makes every pending epoch durable;
   // abort=true drops them (their waiters get Closed). Joins the flusher, releases the lock,
@@ -398,6 +418,7 @@ class Wal {
   void NoteRequestedEpoch(uint64_t epoch);
   void RequestSeal(uint64_t epoch);  // a seal (adaptive) and a report are wanted for `epoch`
   bool HasPendingWork() const;
+  bool TurnHeld();  // flusher: a hold is on and has not run out (ends it when it has)
 
   const std::string db_path_;
   WalOptions options_;
@@ -447,6 +468,13 @@ class Wal {
   std::atomic<bool> notify_requested_{false};  // next transition reported even if empty
   std::atomic<uint64_t> pending_records_{0};
   std::atomic<int64_t> first_pending_ns_{0};   // steady-clock ns of the oldest pending record
+  // HoldSealForTurn / EndTurn. A heuristic: the races between them only move a seal.
+  std::atomic<bool> turn_held_{false};
+  std::atomic<int64_t> turn_hold_since_ns_{0};
+  std::atomic<int> turn_hold_skip_{0};     // holds still to skip
+  std::atomic<int> turn_hold_backoff_{0};  // holds that ran out in a row
+  std::atomic<uint64_t> turn_holds_{0};
+  std::atomic<uint64_t> turn_holds_expired_{0};
 
   std::atomic<bool> closing_{false};
   std::atomic<bool> closed_{false};

@@ -243,6 +243,19 @@ void Wal::TakeSpareRecords(std::vector<WalRecord>* out, size_t max) {
 
 // ---- the flusher thread ----------------------------------------------------------------------
 
+bool Wal::TurnHeld() {
+  if (!turn_held_.load(std::memory_order_seq_cst)) return false;
+  if (NowNs() - turn_hold_since_ns_.load(std::memory_order_seq_cst) < options_.turn_hold_ns) return true;
+  // Ran out: a long turn (a collection, or a consumer whose turns are long: then sealing at
+  // once overlaps them better). Skip the next holds, more of them while they keep running out.
+  if (turn_held_.exchange(false, std::memory_order_seq_cst)) {
+    turn_holds_expired_.fetch_add(1, std::memory_order_relaxed);
+    const int row = std::min(turn_hold_backoff_.fetch_add(1, std::memory_order_relaxed) + 1, 6);
+    turn_hold_skip_.store(std::min(kTurnHoldSkip, 1 << row), std::memory_order_relaxed);
+  }
+  return false;
+}
+
 void Wal::FlusherLoop(FsyncPolicy fsync) {
   flusher_id_.store(std::this_thread::get_id(), std::memory_order_release);
   const bool adaptive = options_.policy == FlushPolicy::kAdaptive;
@@ -274,6 +287,17 @@ void Wal::FlusherLoop(FsyncPolicy fsync) {
         if (drain_requested_.exchange(false, std::memory_order_seq_cst)) {
           trigger = FlushTrigger::kFallback;
           go = true;
+        } else if (adaptive && pending > 0 &&
+                   !(max_delay_ns > 0 && first != 0 && NowNs() - first >= max_delay_ns) &&
+                   TurnHeld()) {
+          // A consumer is still in the turn that follows the last durable event, committing
+          // again: let those commits join this epoch (HoldSealForTurn, wal.h); never past
+          // max_flush_delay_ms. Polled, not slept on: a hold lasts tens of microseconds, less
+          // than a condition-variable wake-up.
+          lock.unlock();
+          std::this_thread::yield();
+          lock.lock();
+          continue;
         } else if (adaptive && flush_requested_.exchange(false, std::memory_order_seq_cst)) {
           if (pending > 0 ||
               flush_request_epoch_.load(std::memory_order_seq_cst) > coord_->CurrentEpoch()) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -345,6 +346,140 @@ TEST(Wal, SequentialCommitsSealNoEmptyEpochs) {
   WalStats s = wal->Stats();
   EXPECT_EQ(s.empty_epochs, 0u);
   EXPECT_EQ(s.segments_written, s.epochs_sealed);
+}
+
+// ---- sealing after a consumer's turn (Wal::HoldSealForTurn / EndTurn) --------------------------
+
+// A consumer of durable events: every event (not a resend) holds the next seal, as the binding
+// does for a JS thread that will resolve commits whose callers commit again.
+struct TurnConsumer {
+  explicit TurnConsumer(Wal* wal) : wal_(wal) {
+    id_ = wal->AddListener([this](const DurableEvent& ev) {
+      if (ev.resend || ev.closed || ev.failed || !ev.durable_epoch) return;
+      wal_->HoldSealForTurn();
+      events_.fetch_add(1);
+    });
+  }
+  // Waits (polling) until `n` events were handed over: the hold of the last one is on by then.
+  void AwaitEvents(uint64_t n) {
+    while (events_.load() < n) std::this_thread::yield();
+  }
+  uint64_t Commit(uint64_t txn) {
+    OneFrame f(txn, txn);
+    uint64_t e = 0;
+    EXPECT_TRUE(wal_->Submit(0, f.batch, &e).ok());
+    return e;
+  }
+  Wal* wal_;
+  uint64_t id_ = 0;
+  std::atomic<uint64_t> events_{0};
+};
+
+// What the consumer commits before EndTurn joins one epoch, however many commits it makes and
+// however long it takes (this hold outlasts the test); EndTurn lets the flusher seal it.
+TEST(Wal, CommitsMadeInTheTurnAfterADurableEventJoinOneEpoch) {
+  TempDir dir;
+  WalOptions o = AdaptiveNoDelay(1, FsyncPolicy::kOff);
+  o.turn_hold_ns = int64_t{3600} * 1000 * 1000 * 1000;
+  auto wal = MustOpen(dir.Join("turn.db"), o);
+  TurnConsumer c(wal.get());
+  const uint64_t e1 = c.Commit(1);
+  ASSERT_TRUE(wal->WaitForEpochDurable(e1, 10000).ok());
+  c.AwaitEvents(1);
+  // A turn of 20 ms: without the hold the flusher would have sealed (many times) by its end.
+  std::set<uint64_t> epochs;
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t t = 2; t <= 39; ++t) {
+    epochs.insert(c.Commit(t));
+    std::this_thread::yield();
+  }
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(20)) std::this_thread::yield();
+  epochs.insert(c.Commit(40));
+  ASSERT_EQ(epochs.size(), 1u) << "every commit of the turn in one epoch";
+  const uint64_t e2 = *epochs.begin();
+  EXPECT_GT(e2, e1);
+  WalStats s = wal->Stats();
+  EXPECT_EQ(s.epochs_sealed, 1u) << "nothing sealed during the turn";
+  EXPECT_EQ(s.turn_holds, 1u);
+  wal->EndTurn();
+  ASSERT_TRUE(wal->WaitForEpochDurable(e2, 10000).ok());
+  c.AwaitEvents(2);
+  wal->EndTurn();
+  s = wal->Stats();
+  EXPECT_EQ(s.epochs_sealed, 2u);
+  EXPECT_EQ(s.records_written, 40u);
+  EXPECT_EQ(s.turn_holds_expired, 0u);
+  ASSERT_TRUE(wal->Close().ok());
+  EXPECT_EQ(Recover(FileSystem::Default(), dir.Join("turn.db")).size(), 40u);
+}
+
+// A hold that runs out seals anyway; holds then pause for 2, 4, ... epochs while they keep
+// running out, and a turn that ends in time resets that.
+TEST(Wal, AHoldThatRunsOutSealsAnywayAndHoldsBackOff) {
+  TempDir dir;
+  WalOptions o = AdaptiveNoDelay(1, FsyncPolicy::kOff);
+  o.turn_hold_ns = 2 * 1000 * 1000;  // 2 ms
+  auto wal = MustOpen(dir.Join("backoff.db"), o);
+  TurnConsumer c(wal.get());
+  uint64_t txn = 0, events = 0;
+  // One commit, waited for; returns the stats once its event was handed over. end_turn: the
+  // consumer's turn ends (in time) before it commits.
+  auto step = [&](bool end_turn) {
+    if (end_turn) wal->EndTurn();
+    const uint64_t e = c.Commit(++txn);
+    EXPECT_TRUE(wal->WaitForEpochDurable(e, 10000).ok());
+    c.AwaitEvents(++events);
+    return wal->Stats();
+  };
+  WalStats s = step(false);             // event 1: held
+  EXPECT_EQ(s.turn_holds, 1u);
+  s = step(false);                      // ran out (2 ms); event 2 skipped (1 of 2)
+  EXPECT_EQ(s.turn_holds_expired, 1u);
+  EXPECT_EQ(s.turn_holds, 1u);
+  s = step(false);                      // sealed at once; event 3 skipped (2 of 2)
+  EXPECT_EQ(s.turn_holds, 1u);
+  s = step(false);                      // sealed at once; event 4 held
+  EXPECT_EQ(s.turn_holds, 2u);
+  EXPECT_EQ(s.turn_holds_expired, 1u);
+  s = step(false);                      // ran out again: events 5 to 8 skipped
+  EXPECT_EQ(s.turn_holds_expired, 2u);
+  for (int i = 0; i < 3; ++i) s = step(false);
+  EXPECT_EQ(s.turn_holds, 2u);
+  s = step(false);                      // event 9 held
+  EXPECT_EQ(s.turn_holds, 3u);
+  s = step(true);                       // the turn ended in time; event 10 held again
+  EXPECT_EQ(s.turn_holds, 4u);
+  EXPECT_EQ(s.turn_holds_expired, 2u);
+  s = step(false);                      // ran out: back to skipping 2 (11, 12), not 8
+  EXPECT_EQ(s.turn_holds_expired, 3u);
+  s = step(false);
+  EXPECT_EQ(s.turn_holds, 4u);
+  s = step(false);                      // event 13 held
+  EXPECT_EQ(s.turn_holds, 5u);
+  wal->EndTurn();
+  ASSERT_TRUE(wal->Close().ok());
+  EXPECT_EQ(Recover(FileSystem::Default(), dir.Join("backoff.db")).size(), txn);
+}
+
+// A manual flush and Close do not wait for a hold: they seal what is pending themselves (were
+// it otherwise, this test would run into ctest's timeout: the hold is an hour).
+TEST(Wal, AdvanceAndFlushAndCloseDoNotWaitForAHold) {
+  TempDir dir;
+  WalOptions o = AdaptiveNoDelay(1, FsyncPolicy::kOff);
+  o.turn_hold_ns = int64_t{3600} * 1000 * 1000 * 1000;
+  auto wal = MustOpen(dir.Join("hold-close.db"), o);
+  TurnConsumer c(wal.get());
+  ASSERT_TRUE(wal->WaitForEpochDurable(c.Commit(1), 10000).ok());
+  c.AwaitEvents(1);
+  const uint64_t e2 = c.Commit(2);  // held
+  uint64_t next = 0;
+  ASSERT_TRUE(wal->AdvanceAndFlush(10000, &next).ok());
+  EXPECT_TRUE(wal->DurableEpoch().has_value() && *wal->DurableEpoch() >= e2);
+  c.AwaitEvents(2);
+  const uint64_t e3 = c.Commit(3);  // held again (the manual flush's event)
+  ASSERT_TRUE(wal->Close().ok());
+  EXPECT_TRUE(wal->DurableEpoch().has_value() && *wal->DurableEpoch() >= e3);
+  EXPECT_EQ(Recover(FileSystem::Default(), dir.Join("hold-close.db")).size(), 3u);
 }
 
 TEST(Wal, TickerHonoursMaxFlushDelay) {
