@@ -360,9 +360,10 @@ struct TurnConsumer {
       events_.fetch_add(1);
     });
   }
-  // Waits (polling) until `n` events were handed over: the hold of the last one is on by then.
-  void AwaitEvents(uint64_t n) {
-    while (events_.load() < n) std::this_thread::yield();
+  // Waits (polling) until the next event was handed over: the hold it asked for is on by then.
+  void AwaitNextEvent() {
+    ++awaited_;
+    while (events_.load() < awaited_) std::this_thread::yield();
   }
   uint64_t Commit(uint64_t txn) {
     OneFrame f(txn, txn);
@@ -370,22 +371,33 @@ struct TurnConsumer {
     EXPECT_TRUE(wal_->Submit(0, f.batch, &e).ok());
     return e;
   }
+  // One commit, waited for until durable and its event handed over.
+  void CommitDurable(uint64_t txn) {
+    EXPECT_TRUE(wal_->WaitForEpochDurable(Commit(txn), 10000).ok());
+    AwaitNextEvent();
+  }
   Wal* wal_;
   uint64_t id_ = 0;
+  uint64_t awaited_ = 0;
   std::atomic<uint64_t> events_{0};
 };
+
+// A WAL of one slot, fsync off, whose holds last at most `hold_ns`.
+WalOptions TurnHolding(int64_t hold_ns) {
+  WalOptions o = AdaptiveNoDelay(1, FsyncPolicy::kOff);
+  o.turn_hold_ns = hold_ns;
+  return o;
+}
+constexpr int64_t kHourNs = int64_t{3600} * 1000 * 1000 * 1000;
 
 // What the consumer commits before EndTurn joins one epoch, however many commits it makes and
 // however long it takes (this hold outlasts the test); EndTurn lets the flusher seal it.
 TEST(Wal, CommitsMadeInTheTurnAfterADurableEventJoinOneEpoch) {
   TempDir dir;
-  WalOptions o = AdaptiveNoDelay(1, FsyncPolicy::kOff);
-  o.turn_hold_ns = int64_t{3600} * 1000 * 1000 * 1000;
-  auto wal = MustOpen(dir.Join("turn.db"), o);
+  auto wal = MustOpen(dir.Join("turn.db"), TurnHolding(kHourNs));
   TurnConsumer c(wal.get());
-  const uint64_t e1 = c.Commit(1);
-  ASSERT_TRUE(wal->WaitForEpochDurable(e1, 10000).ok());
-  c.AwaitEvents(1);
+  c.CommitDurable(1);
+  const uint64_t e1 = *wal->DurableEpoch();
   // A turn of 20 ms: without the hold the flusher would have sealed (many times) by its end.
   std::set<uint64_t> epochs;
   const auto start = std::chrono::steady_clock::now();
@@ -403,7 +415,7 @@ TEST(Wal, CommitsMadeInTheTurnAfterADurableEventJoinOneEpoch) {
   EXPECT_EQ(s.turn_holds, 1u);
   wal->EndTurn();
   ASSERT_TRUE(wal->WaitForEpochDurable(e2, 10000).ok());
-  c.AwaitEvents(2);
+  c.AwaitNextEvent();
   wal->EndTurn();
   s = wal->Stats();
   EXPECT_EQ(s.epochs_sealed, 2u);
@@ -417,18 +429,14 @@ TEST(Wal, CommitsMadeInTheTurnAfterADurableEventJoinOneEpoch) {
 // running out, and a turn that ends in time resets that.
 TEST(Wal, AHoldThatRunsOutSealsAnywayAndHoldsBackOff) {
   TempDir dir;
-  WalOptions o = AdaptiveNoDelay(1, FsyncPolicy::kOff);
-  o.turn_hold_ns = 2 * 1000 * 1000;  // 2 ms
-  auto wal = MustOpen(dir.Join("backoff.db"), o);
+  auto wal = MustOpen(dir.Join("backoff.db"), TurnHolding(2 * 1000 * 1000));  // 2 ms
   TurnConsumer c(wal.get());
-  uint64_t txn = 0, events = 0;
-  // One commit, waited for; returns the stats once its event was handed over. end_turn: the
-  // consumer's turn ends (in time) before it commits.
+  uint64_t txn = 0;
+  // One commit, durable and its event handed over; then the stats. end_turn: the consumer's
+  // turn ends (in time) before it commits.
   auto step = [&](bool end_turn) {
     if (end_turn) wal->EndTurn();
-    const uint64_t e = c.Commit(++txn);
-    EXPECT_TRUE(wal->WaitForEpochDurable(e, 10000).ok());
-    c.AwaitEvents(++events);
+    c.CommitDurable(++txn);
     return wal->Stats();
   };
   WalStats s = step(false);             // event 1: held
@@ -465,17 +473,14 @@ TEST(Wal, AHoldThatRunsOutSealsAnywayAndHoldsBackOff) {
 // it otherwise, this test would run into ctest's timeout: the hold is an hour).
 TEST(Wal, AdvanceAndFlushAndCloseDoNotWaitForAHold) {
   TempDir dir;
-  WalOptions o = AdaptiveNoDelay(1, FsyncPolicy::kOff);
-  o.turn_hold_ns = int64_t{3600} * 1000 * 1000 * 1000;
-  auto wal = MustOpen(dir.Join("hold-close.db"), o);
+  auto wal = MustOpen(dir.Join("hold-close.db"), TurnHolding(kHourNs));
   TurnConsumer c(wal.get());
-  ASSERT_TRUE(wal->WaitForEpochDurable(c.Commit(1), 10000).ok());
-  c.AwaitEvents(1);
+  c.CommitDurable(1);
   const uint64_t e2 = c.Commit(2);  // held
   uint64_t next = 0;
   ASSERT_TRUE(wal->AdvanceAndFlush(10000, &next).ok());
   EXPECT_TRUE(wal->DurableEpoch().has_value() && *wal->DurableEpoch() >= e2);
-  c.AwaitEvents(2);
+  c.AwaitNextEvent();
   const uint64_t e3 = c.Commit(3);  // held again (the manual flush's event)
   ASSERT_TRUE(wal->Close().ok());
   EXPECT_TRUE(wal->DurableEpoch().has_value() && *wal->DurableEpoch() >= e3);
