@@ -441,10 +441,9 @@ SegmentWriteOptions ParseWriteOptions(Napi::Value value, const std::string& name
     const std::string field = Field(name, "fsyncPolicy");
     if (!policy.IsString()) TypeErr(policy, field, "of type string");
     const std::string p = policy.As<Napi::String>().Utf8Value();
-    if (p == "full") options.fsync_policy = FsyncPolicy::kFull;
-    else if (p == "normal") options.fsync_policy = FsyncPolicy::kNormal;
-    else if (p == "off") options.fsync_policy = FsyncPolicy::kOff;
-    else RangeErr(value.Env(), field, "must be one of 'full', 'normal', 'off'. Received '" + p + "'");
+    if (!ParseFsyncPolicy(p, &options.fsync_policy)) {
+      RangeErr(value.Env(), field, "must be one of 'full', 'normal', 'off'. Received '" + p + "'");
+    }
   }
   Napi::Value version = obj.Get("formatVersion");
   if (!version.IsUndefined()) {

@@ -399,7 +399,7 @@ Napi::Value NativeWal::Start(const Napi::CallbackInfo& info) {
   if (wal == nullptr) return env.Undefined();
   FsyncPolicy policy;
   if (!ParseFsyncPolicy(info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "", &policy)) {
-    ThrowArgRange(env, "options.fsyncPolicy", "must be 'full', 'normal' or 'off'");
+    ThrowArgRange(env, "options.fsyncPolicy", kFsyncPolicyChoices);
     return env.Undefined();
   }
   if (wal->IsRunning()) {

@@ -46,14 +46,6 @@ bool EnumProp(Napi::Env env, Napi::Object o, const char* key, const char* dflt,
 
 }  // namespace
 
-bool ParseFsyncPolicy(const std::string& s, FsyncPolicy* out) {
-  if (s == "full") *out = FsyncPolicy::kFull;
-  else if (s == "normal") *out = FsyncPolicy::kNormal;
-  else if (s == "off") *out = FsyncPolicy::kOff;
-  else return false;
-  return true;
-}
-
 bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
   out->slot_count = U32Prop(o, "slotCount", kDefaultSlotCount);
   out->buffer_capacity_bytes = U32Prop(o, "bufferCapacityBytes", kDefaultBufferCapacity);
@@ -70,9 +62,8 @@ bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out) {
     return false;
   }
   out->max_flush_delay_ms = U32Prop(o, "maxFlushDelayMs", 10);
-  if (!EnumProp(env, o, "fsyncPolicy", "full",
-                {{"full", FsyncPolicy::kFull}, {"normal", FsyncPolicy::kNormal}, {"off", FsyncPolicy::kOff}},
-                &out->fsync)) {
+  if (!ParseFsyncPolicy(StrProp(o, "fsyncPolicy", "full"), &out->fsync)) {
+    ThrowArgRange(env, "options.fsyncPolicy", kFsyncPolicyChoices);
     return false;
   }
   out->format_version = static_cast<uint16_t>(U32Prop(o, "formatVersion", kSegmentFormatV2));

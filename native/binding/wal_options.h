@@ -16,7 +16,7 @@ namespace pwal {
 // options.__faultInjection (tests only) installs a FailingFileSystem that is never freed.
 bool ParseWalOptions(Napi::Env env, Napi::Object o, WalOptions* out);
 
-// 'full' | 'normal' | 'off' -> *out; false (nothing thrown) for anything else.
-bool ParseFsyncPolicy(const std::string& s, FsyncPolicy* out);
+// The RangeError text for a bad fsyncPolicy (names from ParseFsyncPolicy, segment.h).
+inline constexpr const char* kFsyncPolicyChoices = "must be 'full', 'normal' or 'off'";
 
 }  // namespace pwal

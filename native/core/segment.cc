@@ -178,6 +178,14 @@ void SegmentBytes::Free(uint8_t* data, size_t capacity) {
 namespace {
 }  // namespace
 
+bool ParseFsyncPolicy(const std::string& name, FsyncPolicy* out) {
+  if (name == "full") *out = FsyncPolicy::kFull;
+  else if (name == "normal") *out = FsyncPolicy::kNormal;
+  else if (name == "off") *out = FsyncPolicy::kOff;
+  else return false;
+  return true;
+}
+
 SyncMode NewFileSyncMode(FsyncPolicy p) {
   switch (p) {
     case FsyncPolicy::kFull: return SyncMode::kFull;

@@ -52,6 +52,8 @@ constexpr uint64_t kMaxLogFileBytes = 256u << 20;
 constexpr const char* kPreparedTempTag = "prep-";
 
 enum class FsyncPolicy { kFull, kNormal, kOff };
+// "full" / "normal" / "off" -> *out; false (out untouched) for any other name.
+bool ParseFsyncPolicy(const std::string& name, FsyncPolicy* out);
 
 // The sync a policy asks of a NEW file (its inode, size and blocks included: fsync under full)
 // and of an in-place overwrite of a prepared file (size and blocks already durable: the data
