@@ -126,8 +126,8 @@ export interface NativeBinding {
   writeSegment(dbPath: string, batch: unknown, options?: unknown): Promise<NativeWriteResult>;
   writeSegmentSync(dbPath: string, batch: unknown, options?: unknown): NativeWriteResult;
   /** The packed form of a well-formed batch (lib/segment-pack.ts). */
-  writeSegmentPacked(dbPath: string, epoch: unknown, fields: Float64Array, images: ArrayBufferView[], recordsPerCore: unknown, dbSizePages: unknown, options?: unknown): Promise<NativeWriteResult>;
-  writeSegmentPackedSync(dbPath: string, epoch: unknown, fields: Float64Array, images: ArrayBufferView[], recordsPerCore: unknown, dbSizePages: unknown, options?: unknown): NativeWriteResult;
+  writeSegmentPacked(dbPath: string, epoch: unknown, fields: Float64Array, images: (ArrayBufferView | null)[], recordsPerCore: unknown, dbSizePages: unknown, options?: unknown): Promise<NativeWriteResult>;
+  writeSegmentPackedSync(dbPath: string, epoch: unknown, fields: Float64Array, images: (ArrayBufferView | null)[], recordsPerCore: unknown, dbSizePages: unknown, options?: unknown): NativeWriteResult;
   readSegment(path: string): Promise<NativeSegmentContents>;
   readSegmentSync(path: string): NativeSegmentContents;
   decodeSegmentSync(data: ArrayBufferView | ArrayBuffer): NativeSegmentContents;
@@ -170,11 +170,8 @@ export interface NativePackedRecords {
 /** The certificate object built by the addon: the public one without the constant `residue`. */
 export type NativeCertificate = Omit<ParallelWalCommitCertificate, 'residue'>;
 
-export interface NativeWriteResult {
-  bytesWritten: number;
-  path: string;
-  certificate: NativeCertificate | null;
-}
+/** Bytes written (the segment's size on disk). */
+export type NativeWriteResult = number;
 
 export interface NativeSegmentContents {
   header: { version: number; epoch: bigint; recordCount: number };

@@ -24,8 +24,8 @@ const MAX_PACKED_RECORDS = 1 << 20;
 export interface PackedBatch {
   /** txnToken.id, txnToken.epoch, epoch, pageId, beginSeq, endSeq (-1: none) per record. */
   fields: Float64Array;
-  /** beforeImage, afterImage per record. */
-  images: ArrayBufferView[];
+  /** beforeImage, afterImage per record; `null` for an empty image (the addon skips it). */
+  images: (ArrayBufferView | null)[];
 }
 
 function u64(v: unknown): v is number {
@@ -52,7 +52,7 @@ export function packBatch(records: unknown): PackedBatch | undefined {
   const n = records.length;
   if (n > MAX_PACKED_RECORDS) return undefined;
   const fields = new Float64Array(n * PACKED_FIELDS);
-  const images: ArrayBufferView[] = new Array(2 * n);
+  const images: (ArrayBufferView | null)[] = new Array(2 * n);
   for (let i = 0; i < n; i++) {
     const r: unknown = records[i];
     if (!isObject(r)) return undefined;
@@ -82,8 +82,10 @@ export function packBatch(records: unknown): PackedBatch | undefined {
     fields[o + 3] = pageId;
     fields[o + 4] = beginSeq;
     fields[o + 5] = end;
-    images[2 * i] = before;
-    images[2 * i + 1] = after;
+    // An empty image as null: the addon then makes no typed-array queries for it (most records
+    // have no before-image).
+    images[2 * i] = before.byteLength === 0 ? null : before;
+    images[2 * i + 1] = after.byteLength === 0 ? null : after;
   }
   return { fields, images };
 }

@@ -228,10 +228,9 @@ export async function writeSegment(dbPath: string | URL, batch: EpochBatch, opti
   const path = checkPath(dbPath, 'dbPath');
   const opts = writeOptions(options);
   const packed = isObjectLike(batch) ? packBatch(batch.records) : undefined;
-  const result = await (packed
+  return packed
     ? native.writeSegmentPacked(path, batch.epoch, packed.fields, packed.images, batch.recordsPerCore, batch.dbSizePages, opts)
-    : native.writeSegment(path, batch, opts));
-  return result.bytesWritten;
+    : native.writeSegment(path, batch, opts);
 }
 
 /** Synchronous {@link writeSegment} (blocks the thread for the fsyncs). */
@@ -239,10 +238,9 @@ export function writeSegmentSync(dbPath: string | URL, batch: EpochBatch, option
   const path = checkPath(dbPath, 'dbPath');
   const opts = writeOptions(options);
   const packed = isObjectLike(batch) ? packBatch(batch.records) : undefined;
-  const result = packed
+  return packed
     ? native.writeSegmentPackedSync(path, batch.epoch, packed.fields, packed.images, batch.recordsPerCore, batch.dbSizePages, opts)
     : native.writeSegmentSync(path, batch, opts);
-  return result.bytesWritten;
 }
 
 interface PrepareArgs {

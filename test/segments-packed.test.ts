@@ -92,6 +92,7 @@ describe('segments: packed and record-by-record writes', () => {
       ['images of the wrong length', () => call(2, good().fields, good().images.slice(1)), 'ERR_OUT_OF_RANGE'],
       ['images not an array', () => call(2, good().fields, {}), 'ERR_INVALID_ARG_TYPE'],
       ['an image that is not a TypedArray', () => call(2, good().fields, good().images.map((x, i) => (i === 5 ? 'x' : x))), 'ERR_INVALID_ARG_TYPE'],
+      ['an image that is undefined (only null stands for an empty image)', () => call(2, good().fields, good().images.map((x, i) => (i === 5 ? undefined : x))), 'ERR_INVALID_ARG_TYPE'],
       ['an oversized image', () => call(2, good().fields, good().images.map((x, i) => (i === 5 ? Buffer.alloc(65537) : x))), 'ERR_OUT_OF_RANGE'],
       ['NaN in a u64 field', () => { const p = good(); p.fields[4] = NaN; return call(2, p.fields, p.images); }, 'ERR_OUT_OF_RANGE'],
       ['a negative u64 field', () => { const p = good(); p.fields[2] = -2; return call(2, p.fields, p.images); }, 'ERR_OUT_OF_RANGE'],

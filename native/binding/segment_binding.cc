@@ -116,15 +116,10 @@ FileSystem* Fs() { return FileSystem::Default(); }
 
 // ---- operations ----
 
-Napi::Value WriteResultToJs(Napi::Env env, const SegmentWriteOptions& options,
-                            const SegmentWriteResult& result) {
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("bytesWritten", Napi::Number::New(env, static_cast<double>(result.bytes_written)));
-  out.Set("path", Napi::String::New(env, result.path));
-  out.Set("certificate", options.format_version >= kSegmentFormatV2
-                             ? segbind::CertificateToJs(env, result.certificate)
-                             : env.Null());
-  return out;
+// The bytes written: all that writeSegment reports (its path is segmentPath(), its certificate
+// is in the file). Building more (a path string, the certificate's bigints) was work nobody read.
+Napi::Value WriteResultToJs(Napi::Env env, const SegmentWriteResult& result) {
+  return Napi::Number::New(env, static_cast<double>(result.bytes_written));
 }
 
 // writeSegment(dbPath, batch, options): any batch, copied record by record.
@@ -139,7 +134,7 @@ struct WriteSegmentOp {
         batch(segbind::ParseBatch(info[1], "batch")),
         options(segbind::ParseWriteOptions(info[2], "options")) {}
   Status Run() { return WriteSegment(Fs(), db_path, batch, options, &result); }
-  Napi::Value ToJs(Napi::Env env) { return WriteResultToJs(env, options, result); }
+  Napi::Value ToJs(Napi::Env env) { return WriteResultToJs(env, result); }
 };
 
 // writeSegmentPacked(dbPath, epoch, fields, images, recordsPerCore, dbSizePages, options): the
@@ -168,7 +163,7 @@ struct WriteSegmentPackedOp {
     if (!encoded.ok()) return encoded;
     return WriteSegmentBytes(Fs(), db_path, epoch, &bytes, std::move(certificate), options, &result);
   }
-  Napi::Value ToJs(Napi::Env env) { return WriteResultToJs(env, options, result); }
+  Napi::Value ToJs(Napi::Env env) { return WriteResultToJs(env, result); }
 };
 
 // Shared by readSegment and decodeSegment: header, certificate, packed records.

@@ -416,11 +416,13 @@ EpochBatchRef ParsePackedBatch(Napi::Value epoch, Napi::Value fields_value, Napi
     r.end_seq = r.has_end_seq ? u64(i, 5) : 0;
     if (r.txn_id == 0) RangeErr(env, field_name(i, 0), "must be != 0");
   }
-  // 3. Image spans.
+  // 3. Image spans. null stands for an empty image (packBatch passes one for every empty
+  //    before-image, the common case: no typed-array queries for it).
   for (size_t k = 0; k < 2 * n; ++k) {
     ByteView bytes;
     Napi::Value v(env, handles[k]);
-    if (!TypedArrayBytes(v, &bytes)) TypeErr(v, images_name + "[" + std::to_string(k) + "]", "a TypedArray");
+    if (v.IsNull()) continue;  // the span stays empty
+    if (!TypedArrayBytes(v, &bytes)) TypeErr(v, images_name + "[" + std::to_string(k) + "]", "a TypedArray or null");
     if (bytes.length > kMaxImageBytes) {
       RangeErr(env, images_name + "[" + std::to_string(k) + "]",
                "length " + std::to_string(bytes.length) + " exceeds maximum " + std::to_string(kMaxImageBytes));

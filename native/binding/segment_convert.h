@@ -74,8 +74,9 @@ bool ParseOptionsObject(Napi::Value value, const std::string& name, Napi::Object
 EpochBatch ParseBatch(Napi::Value value, const std::string& name);
 // The packed form of a batch lib/segment-pack.ts builds for well-formed input: per record
 // kPackedFields numbers in `fields` (txnId, txnToken.epoch, epoch, pageId, beginSeq, endSeq or
-// -1 for none) and two images in `images` (before, after). The records borrow the images, which
-// stay valid while the call's arguments are alive and no JS runs: encode before returning.
+// -1 for none) and two images in `images` (before, after; null for an empty one). The records
+// borrow the images, which stay valid while the call's arguments are alive and no JS runs:
+// encode before returning.
 constexpr size_t kPackedFields = 6;
 EpochBatchRef ParsePackedBatch(Napi::Value epoch, Napi::Value fields, Napi::Value images,
                                Napi::Value records_per_core, Napi::Value db_size_pages,
