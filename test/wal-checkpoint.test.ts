@@ -4,8 +4,9 @@
 // deletions (power loss at every step) is proven in native/tests/wal_crash_test.cc
 // (WalCheckpoint.*).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
-import { ParallelWal, type ParallelWalCoordinator, listSegments, recoverSegments } from '../lib';
+import { ParallelWal, type ParallelWalCoordinator, listSegments, recoverSegments, segmentPath } from '../lib';
 import { catchRejection } from './helpers';
 import { oneFrame, removeTmpDirs, tmpDbPath } from './wal-helpers';
 
@@ -96,23 +97,27 @@ describe('checkpoint', () => {
     const epochs = new Map<number, number>();
     await commitEach(wal, 1, 40, epochs);
     // Over a fault-injecting file system the WAL does not prepare files (preparation needs the
-    // default one): a file per epoch.
+    // default one): a file per epoch, and no temporaries of the preparer's.
     const before = (await listSegments(db)).map((f) => f.path);
     expect(before.length).toBe(40);
+    const retired = () => fs.readdirSync(path.dirname(db)).filter((n) => n.includes('.tmp-prep-'));
     const err = await catchRejection(wal.checkpoint(epochs.get(40)!));
     expect(err.code).toBe('WAL_IO');
     expect(err.errno).toBe(28);
     expect(err.message).toMatch(/checkpoint/);
-    expect(err.message).toContain(`unlink ${before[1]}`);
-    // The oldest file went before the failure, the one that failed stays: still a suffix of the
-    // log, which recovers strictly, with every txn from its first one on.
-    expect((await listSegments(db)).map((f) => f.path)).toEqual(before.slice(1));
-    expect(await recoveredTxns(db)).toEqual(range(2, 40));
-    // The WAL goes on; the next checkpoint deletes the rest, up to txn 40's epoch.
+    // Files are first renamed out of the log (oldest first), then deleted: the one whose
+    // deletion failed is out of the log already, under a temporary name.
+    expect(err.message).toContain(`unlink ${segmentPath(db, 0)}.tmp-prep-`);
+    expect(retired()).toHaveLength(1);
+    // Every file but the newest is out of the log, which recovers strictly.
+    expect((await listSegments(db)).map((f) => f.path)).toEqual(before.slice(39));
+    expect(await recoveredTxns(db)).toEqual([40]);
+    // The WAL goes on; the next checkpoint takes txn 40's file out and deletes the leftover.
     await commitEach(wal, 41, 42, epochs);
     const r = await wal.checkpoint(epochs.get(40)!);
-    expect(r.filesDeleted).toBe(39);
+    expect(r.filesDeleted).toBe(1);
     expect(r.firstRetainedEpoch).toBe(epochs.get(41));
+    expect(retired()).toEqual([]);
     await wal.close();
     expect(await recoveredTxns(db)).toEqual([41, 42]);
   });

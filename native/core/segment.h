@@ -262,6 +262,10 @@ Status IsUnwrittenSegmentFile(FileSystem* fs, const std::string& path, bool* unw
 // after NamePreparedSegment.
 Status CreatePreparedTemps(FileSystem* fs, const std::string& db_path, uint64_t size, SyncMode mode,
                            size_t count, std::vector<std::string>* temp_paths);
+// A fresh pool temporary name for db_path (nothing is created): a temporary, so readers never
+// list it, and RemovePreparedTemps (at the WAL's open) or CleanupSegments removes what a crash
+// leaves under it. Checkpoints rename the files they retire to one.
+std::string NewPoolTempPath(const std::string& db_path);
 // Creates an empty pool temporary (not synced: whoever writes it syncs it) and opens it for
 // writing. *path is empty on failure. A crash leaves it to RemovePreparedTemps like the others.
 Status CreateEmptyPoolTemp(FileSystem* fs, const std::string& db_path, std::string* path,

@@ -32,12 +32,12 @@ std::string PoolPrefix(const std::string& db_path) {
 
 std::atomic<uint64_t> pool_counter{0};
 
+}  // namespace
+
 std::string NewPoolTempPath(const std::string& db_path) {
   return PoolPrefix(db_path) + std::to_string(static_cast<long long>(::getpid())) + "-" +
          std::to_string(pool_counter.fetch_add(1, std::memory_order_relaxed));
 }
-
-}  // namespace
 
 Status CreatePreparedTemps(FileSystem* fs, const std::string& db_path, uint64_t size, SyncMode mode,
                            size_t count, std::vector<std::string>* temp_paths) {

@@ -3,15 +3,22 @@
 // A file is named by its first epoch and holds epochs below the next file's name, so a file is
 // wholly <= E when the next file's name is <= E + 1. Requiring that next name to be durable too
 // means the WAL has moved past the file for good: the flusher never writes an older file again
-// (a retry or a new log file always gets a new name above the durable epoch), so deleting it
-// needs no coordination with the flusher. The newest published file is never deleted: nothing
+// (a retry or a new log file always gets a new name above the durable epoch), so retiring it
+// needs no coordination with the flusher. The newest published file is never retired: nothing
 // durable follows it.
 //
-// Deleting oldest first, with a directory sync after each deletion, makes every crash state a
+// Retiring oldest first, with a directory sync after each rename, makes every crash state a
 // suffix of the log. Recovery does not check the first file's link to its predecessor
 // (segment_recovery.cc: older segments may have been deleted), but it does check every later
-// link: a deletion that became durable before an older one would read as a gap.
+// link: a retirement that became durable before an older one would read as a gap.
+//
+// A file is taken out of the log by a rename (cheap: one directory entry) and only then freed,
+// a few MiB at a time: the blocks of a whole log file freed by one unlink kept a CPU and the
+// file system's journal busy for 15-25 ms, and every commit in flight waited behind it
+// (docs/performance.md, "Session 10").
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "wal.h"
 
@@ -32,7 +39,10 @@ Status Wal::Checkpoint(uint64_t upto, CheckpointResult* out) {
     running = fsync_;  // start(fsyncPolicy) may differ from the policy the WAL was opened with
   }
   const bool sync_dir = options_.fsync != FsyncPolicy::kOff || running != FsyncPolicy::kOff;
-  size_t deleted = 0;
+
+  // 1. Out of the log, oldest first.
+  Status st;
+  size_t kept = 0;  // files[kept] is the oldest file left in the log
   if (durable) {
     const uint64_t limit = std::min(upto, *durable);
     const std::string dir = DirName(SegmentPath(db_path_, 0));
@@ -41,21 +51,59 @@ Status Wal::Checkpoint(uint64_t upto, CheckpointResult* out) {
       if (next > limit + 1 || next > *durable) break;
       uint64_t size = 0;
       if (!fs->GetFileSize(files[i].path, &size).ok()) size = 0;
-      Status st = fs->DeleteFile(files[i].path);
+      const std::string retired = NewPoolTempPath(db_path_);
+      const Status renamed = fs->RenameNoReplace(files[i].path, retired);
       // Already gone: the flusher drops orphaned prepared files below the epoch it seals.
-      if (!st.ok() && st.code() != Status::Code::kNotFound) return st.WithContext("checkpoint");
-      if (sync_dir) {
-        PWAL_RETURN_IF_ERROR(fs->SyncDir(dir, SyncMode::kFull).WithContext("checkpoint"));
+      if (!renamed.ok() && renamed.code() != Status::Code::kNotFound) {
+        st = renamed.WithContext("checkpoint");
+        break;
       }
-      if (st.ok()) {
+      kept = i + 1;
+      if (renamed.ok()) {
+        retired_.push_back(retired);
         out->files_deleted++;
         out->bytes_freed += size;
       }
-      deleted = i + 1;
+      if (sync_dir) {
+        st = fs->SyncDir(dir, SyncMode::kFull).WithContext("checkpoint");
+        if (!st.ok()) break;
+      }
     }
   }
-  if (deleted < files.size()) out->first_retained_epoch = files[deleted].epoch;
-  return Status::OK();
+  if (st.ok() && kept < files.size()) out->first_retained_epoch = files[kept].epoch;
+
+  // 2. Free what is out of the log, also what an earlier checkpoint could not.
+  Status freed = FreeRetiredFiles(fs);
+  return st.ok() ? freed : st;
+}
+
+Status Wal::FreeRetiredFiles(FileSystem* fs) {
+  const uint64_t step = options_.checkpoint_step_bytes;
+  const auto pause = std::chrono::nanoseconds(options_.checkpoint_step_pause_ns);
+  Status first_error;
+  std::vector<std::string> left;
+  for (const std::string& path : retired_) {
+    // Shrink first, from the end, a step at a time (best effort: the deletion frees the rest).
+    // Once the WAL closes, no more pauses: Close must not wait for them.
+    uint64_t size = 0;
+    if (step > 0 && fs->GetFileSize(path, &size).ok() && size > step) {
+      std::unique_ptr<WritableFile> file;
+      if (fs->ReopenForOverwrite(path, &file).ok()) {
+        while (size > step && !closing_.load(std::memory_order_acquire)) {
+          size -= step;
+          if (!file->Truncate(size).ok()) break;
+          if (pause.count() > 0) std::this_thread::sleep_for(pause);
+        }
+        file->Close();
+      }
+    }
+    const Status st = fs->DeleteFile(path);
+    if (st.ok() || st.code() == Status::Code::kNotFound) continue;
+    if (first_error.ok()) first_error = st.WithContext("checkpoint");
+    left.push_back(path);  // out of the log already: the next checkpoint (or open) frees it
+  }
+  retired_.swap(left);
+  return first_error;
 }
 
 }  // namespace pwal

@@ -107,6 +107,9 @@ WalOptions OptionsFor(const Workload& w, FaultInjectingFileSystem* fs, bool star
   o.epoch_interval_ms = 1;
   o.max_flush_delay_ms = 1;
   o.log_file_bytes = w.log_file_bytes;
+  // Checkpoints shrink the files they retire in a few steps (each one a crash point), unpaused.
+  o.checkpoint_step_bytes = std::max<uint64_t>(kLogFrameAlign, w.log_file_bytes / 4);
+  o.checkpoint_step_pause_ns = 0;
   return o;
 }
 

@@ -743,13 +743,30 @@ TEST(WalCheckpoint, FilePerEpochDeletesEachEpochUpToTheNewest) {
   ReopenAndContinue(&fs, &h.submitted, h.AckedAfter(4), "per-epoch files");
 }
 
-// A checkpoint whose deletion or directory sync fails (EIO, ENOSPC) reports it and stops there:
-// an IoError with the errno, naming the checkpoint and the file or directory. The WAL is not
-// failed and keeps committing; what was deleted is the oldest files, so the log is still a
-// suffix; nothing acknowledged after the checkpoint's epoch is lost, also after power loss; and
-// the next checkpoint finishes the job.
-TEST(WalCheckpoint, AFailedDeletionOrDirectorySyncIsReportedAndLosesNothing) {
-  for (FailOp op : {FailOp::kDelete, FailOp::kDirSync}) {
+// Files a checkpoint took out of the log and has not deleted: pool temporaries (what checkpoints
+// rename files to) that hold frames, unlike the preparer's zero-filled ones.
+size_t RetiredFiles(FaultInjectingFileSystem* fs) {
+  std::vector<std::string> names;
+  EXPECT_TRUE(fs->ListDir("/db", &names).ok());
+  size_t n = 0;
+  for (const std::string& name : names) {
+    if (name.find(std::string(kSegmentTempInfix) + kPreparedTempTag) == std::string::npos) continue;
+    std::string bytes;
+    EXPECT_TRUE(fs->ReadFile("/db/" + name, &bytes).ok());
+    if (bytes.find_first_not_of('\0') != std::string::npos) ++n;
+  }
+  return n;
+}
+
+// A checkpoint whose rename, directory sync or deletion fails (EIO, ENOSPC) reports it: an
+// IoError with the errno, naming the checkpoint and the file or directory. The WAL is not failed
+// and keeps committing. A failed rename or directory sync stops the retiring there: the files
+// taken out of the log are the oldest, so the log is still a suffix. A failed deletion comes
+// after every rename: the file is out of the log already, and the next checkpoint deletes it.
+// Nothing acknowledged after the checkpoint's epoch is lost, also after power loss; the next
+// checkpoint finishes the job and leaves no temporary behind.
+TEST(WalCheckpoint, AFailedRenameDeletionOrDirectorySyncIsReportedAndLosesNothing) {
+  for (FailOp op : {FailOp::kRename, FailOp::kDelete, FailOp::kDirSync}) {
     for (int err : {5, 28}) {
       const std::string where = std::string(FailOpName(op)) + " errno " + std::to_string(err);
       FaultInjectingFileSystem fs;
@@ -765,20 +782,26 @@ TEST(WalCheckpoint, AFailedDeletionOrDirectorySyncIsReportedAndLosesNothing) {
       EXPECT_EQ(st.code(), Status::Code::kIoError) << where << ": " << st.ToString();
       EXPECT_EQ(st.sys_errno(), err) << where;
       EXPECT_NE(st.message().find("checkpoint"), std::string::npos) << st.ToString();
-      EXPECT_NE(st.message().find(op == FailOp::kDelete ? "unlink /db/" : "fsync dir /db"), std::string::npos)
-          << st.ToString();
+      const char* names = op == FailOp::kRename   ? "rename /db/"
+                          : op == FailOp::kDelete ? "unlink /db/"
+                                                  : "fsync dir /db";
+      EXPECT_NE(st.message().find(names), std::string::npos) << st.ToString();
       EXPECT_FALSE(wal->IsFailed()) << where;
       failing.Disarm();
-      // The second deletion failed: file 0 is gone. The second directory sync failed: the
-      // second deletion happened (not known durable), files 0 and 1-4 are gone.
+      // The second rename failed: file 0 is out. The second directory sync failed: the second
+      // rename happened (not known durable), files 0 and 1-4 are out. The second deletion
+      // failed: all three files are out, one of them not deleted yet.
       std::vector<SegmentEntry> files;
       ASSERT_TRUE(ListSegmentFiles(&fs, kDb, &files).ok());
       ASSERT_FALSE(files.empty());
-      EXPECT_EQ(files.front().epoch, op == FailOp::kDelete ? 1u : 5u) << where;
+      const uint64_t front = op == FailOp::kRename ? 1u : op == FailOp::kDirSync ? 5u : 9u;
+      EXPECT_EQ(files.front().epoch, front) << where;
+      EXPECT_EQ(RetiredFiles(&fs), op == FailOp::kDelete ? 1u : 0u) << where;
 
       ASSERT_TRUE(CommitRange(wal.get(), 14, 16, &h)) << where;  // epochs 13-15
       ASSERT_TRUE(wal->Checkpoint(10, &cp).ok()) << where;
       EXPECT_EQ(cp.first_retained_epoch.value_or(0), 9u) << where;
+      EXPECT_EQ(RetiredFiles(&fs), 0u) << where << ": the next checkpoint deletes what is left";
       ASSERT_TRUE(wal->Close().ok());
       fs.PowerLoss(Tear::kGarbage, static_cast<uint64_t>(err));
       const std::set<uint64_t> keep = h.AckedAfter(10);
@@ -797,7 +820,10 @@ TEST(WalCheckpoint, ACrashAtAnyStepLeavesASuffixOfTheLog) {
   // Returns the number of I/O steps taken before the checkpoint.
   auto run = [](FaultInjectingFileSystem* fs, History* h, uint64_t crash_at) -> uint64_t {
     std::shared_ptr<Wal> wal;
-    EXPECT_TRUE(Wal::Open(kDb, InlineLogByHand(fs), &wal).ok());
+    WalOptions o = InlineLogByHand(fs);
+    o.checkpoint_step_bytes = kLogFrameAlign;  // retired files shrink a slot at a time
+    o.checkpoint_step_pause_ns = 0;
+    EXPECT_TRUE(Wal::Open(kDb, o, &wal).ok());
     if (!wal) return 0;
     EXPECT_TRUE(CommitRange(wal.get(), 1, 13, h));
     const uint64_t before = fs->steps();
@@ -819,7 +845,7 @@ TEST(WalCheckpoint, ACrashAtAnyStepLeavesASuffixOfTheLog) {
     ASSERT_EQ(h.acked.size(), 15u);
     last = fs.steps();
   }
-  ASSERT_GT(last, first + 6) << "the checkpoint deletes files and syncs the directory";
+  ASSERT_GT(last, first + 12) << "the checkpoint renames files, syncs the directory, shrinks and deletes them";
   const Tear tears[] = {Tear::kDrop, Tear::kCutShort, Tear::kZeroFill, Tear::kGarbage};
   for (uint64_t step = first; step <= last; ++step) {
     for (Tear tear : tears) {
