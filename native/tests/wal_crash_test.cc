@@ -22,6 +22,7 @@
 #include "fault_file_system.h"
 #include "log_file.h"
 #include "segment.h"
+#include "test_util.h"
 #include "wal.h"
 
 namespace pwal {
@@ -863,6 +864,73 @@ TEST(WalCheckpoint, ACrashAtAnyStepLeavesASuffixOfTheLog) {
       if (::testing::Test::HasFailure()) return;
     }
   }
+}
+
+// Records the sizes retired files are shrunk to (Truncate on a reopened pool temporary).
+class ShrinkRecordingFs : public FileSystemWrapper {
+ public:
+  using FileSystemWrapper::FileSystemWrapper;
+  std::vector<std::pair<std::string, uint64_t>> shrinks;  // (path, new size), in call order
+
+  Status ReopenForOverwrite(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    PWAL_RETURN_IF_ERROR(FileSystemWrapper::ReopenForOverwrite(path, out));
+    out->reset(new File(std::move(*out), this, path));
+    return Status::OK();
+  }
+
+ private:
+  class File : public WritableFileWrapper {
+   public:
+    File(std::unique_ptr<WritableFile> base, ShrinkRecordingFs* fs, std::string path)
+        : WritableFileWrapper(std::move(base)), fs_(fs), path_(std::move(path)) {}
+    Status Truncate(uint64_t size) override {
+      fs_->shrinks.emplace_back(path_, size);
+      return WritableFileWrapper::Truncate(size);
+    }
+
+   private:
+    ShrinkRecordingFs* fs_;
+    std::string path_;
+  };
+};
+
+// On real files (the POSIX file system): a checkpoint shrinks each retired log file from the
+// end, a step at a time, then deletes it; nothing of it is left in the directory, and the log
+// that is left recovers strictly.
+TEST(WalCheckpoint, ShrinksRetiredFilesStepByStepOnRealFiles) {
+  pwal::testing::TempDir dir;
+  ShrinkRecordingFs fs(FileSystem::Default());
+  WalOptions o = InlineLogByHand(&fs);
+  o.checkpoint_step_bytes = kLogFrameAlign;
+  o.checkpoint_step_pause_ns = 0;
+  const std::string db = dir.Join("real.db");
+  std::shared_ptr<Wal> wal;
+  ASSERT_TRUE(Wal::Open(db, o, &wal).ok());
+  for (uint64_t txn = 1; txn <= 13; ++txn) {  // files of epochs 0, 1-4, 5-8, 9-12
+    uint64_t e;
+    ASSERT_TRUE(SubmitCommit(wal.get(), 0, Commit{txn, {static_cast<uint32_t>(txn % 5 + 1)}, 64}, &e).ok());
+    ASSERT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok());
+  }
+  Wal::CheckpointResult cp;
+  ASSERT_TRUE(wal->Checkpoint(10, &cp).ok());
+  EXPECT_EQ(cp.files_deleted, 3u);
+  EXPECT_EQ(cp.first_retained_epoch.value_or(0), 9u);
+  // Files 1-4 and 5-8 fill their 4 slots: each shrinks to 3, 2, 1 slots (file 0 is one slot).
+  std::map<std::string, std::vector<uint64_t>> by_file;
+  for (const auto& [path, size] : fs.shrinks) {
+    EXPECT_NE(path.find(std::string(kSegmentTempInfix) + kPreparedTempTag), std::string::npos) << path;
+    by_file[path].push_back(size);
+  }
+  ASSERT_EQ(by_file.size(), 2u);
+  for (const auto& [path, sizes] : by_file) {
+    EXPECT_EQ(sizes, (std::vector<uint64_t>{3 * kLogFrameAlign, 2 * kLogFrameAlign, kLogFrameAlign})) << path;
+    EXPECT_TRUE(pwal::testing::Slurp(path).empty()) << path << " is deleted";
+  }
+  ASSERT_TRUE(wal->Close().ok());
+  RecoveryResult rr;
+  std::vector<WalRecord> records;
+  ASSERT_TRUE(RecoverSegments(FileSystem::Default(), db, RecoveryOptions(), &rr, &records).ok());
+  EXPECT_EQ(rr.segments_recovered, 4u) << "epochs 9-12 are the frames left";
 }
 
 // Checkpoints beside a running flusher, a background preparer and three producer threads (run
