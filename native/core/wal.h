@@ -496,7 +496,11 @@ class Wal {
   std::string guard_key_;                    // in-process open guard entry (canonical path)
   FsyncPolicy fsync_ = FsyncPolicy::kFull;   // guarded by run_mu_: policy of the last Start
   std::mutex checkpoint_mu_;                 // one Checkpoint at a time
-  std::vector<std::string> retired_;         // guarded by checkpoint_mu_: out of the log, not freed
+  struct RetiredFile {
+    std::string path;  // a pool temporary
+    uint64_t size;     // when it was renamed (0: unknown, then it is deleted without shrinking)
+  };
+  std::vector<RetiredFile> retired_;         // guarded by checkpoint_mu_: out of the log, not freed
 
   // Listeners.
   std::mutex listeners_mu_;

@@ -60,7 +60,7 @@ Status Wal::Checkpoint(uint64_t upto, CheckpointResult* out) {
       }
       kept = i + 1;
       if (renamed.ok()) {
-        retired_.push_back(retired);
+        retired_.push_back(RetiredFile{retired, size});
         out->files_deleted++;
         out->bytes_freed += size;
       }
@@ -81,12 +81,13 @@ Status Wal::FreeRetiredFiles(FileSystem* fs) {
   const uint64_t step = options_.checkpoint_step_bytes;
   const auto pause = std::chrono::nanoseconds(options_.checkpoint_step_pause_ns);
   Status first_error;
-  std::vector<std::string> left;
-  for (const std::string& path : retired_) {
+  std::vector<RetiredFile> left;
+  for (const RetiredFile& retired : retired_) {
+    const std::string& path = retired.path;
     // Shrink first, from the end, a step at a time (best effort: the deletion frees the rest).
     // Once the WAL closes, no more pauses: Close must not wait for them.
-    uint64_t size = 0;
-    if (step > 0 && fs->GetFileSize(path, &size).ok() && size > step) {
+    uint64_t size = retired.size;
+    if (step > 0 && size > step) {
       std::unique_ptr<WritableFile> file;
       if (fs->ReopenForOverwrite(path, &file).ok()) {
         while (size > step && !closing_.load(std::memory_order_acquire)) {
@@ -100,7 +101,7 @@ Status Wal::FreeRetiredFiles(FileSystem* fs) {
     const Status st = fs->DeleteFile(path);
     if (st.ok() || st.code() == Status::Code::kNotFound) continue;
     if (first_error.ok()) first_error = st.WithContext("checkpoint");
-    left.push_back(path);  // out of the log already: the next checkpoint (or open) frees it
+    left.push_back(retired);  // out of the log already: the next checkpoint (or open) frees it
   }
   retired_.swap(left);
   return first_error;
