@@ -2,7 +2,9 @@
 //   - a constructor that parses and copies every argument on the JS thread (may throw),
 //   - Status Run()   : pure C++ on plain data (runs on a libuv worker thread for the async
 //                      form, on the calling thread for the Sync form),
-//   - ToJs(env)      : converts the result on the JS thread.
+//   - ToJs(env, h)   : converts the result on the JS thread; `h` says how native memory is
+//                      handed over (segbind::Handoff: zero-copy for promises, a V8-owned copy
+//                      for the Sync form, whose callers may never return to the event loop).
 // AsyncOp<Op> turns it into a promise; SyncOp<Op> into a plain call. A failed Status becomes a
 // JS error through StatusToError (stable `code`s: WAL_CORRUPTION, WAL_IO, ...).
 #include "segment_binding.h"
@@ -60,7 +62,7 @@ class AsyncOp : public Napi::AsyncWorker {
       return;
     }
     try {
-      deferred_.Resolve(op_->ToJs(env));
+      deferred_.Resolve(op_->ToJs(env, segbind::Handoff::kZeroCopy));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
     }
@@ -108,7 +110,7 @@ Napi::Value RunSync(const Napi::CallbackInfo& info) {
     Op op(info);
     Status st = RunGuarded(&op);
     if (!st.ok()) throw StatusToError(info.Env(), st);
-    return op.ToJs(info.Env());
+    return op.ToJs(info.Env(), segbind::Handoff::kCopy);
   });
 }
 
@@ -134,7 +136,7 @@ struct WriteSegmentOp {
         batch(segbind::ParseBatch(info[1], "batch")),
         options(segbind::ParseWriteOptions(info[2], "options")) {}
   Status Run() { return WriteSegment(Fs(), db_path, batch, options, &result); }
-  Napi::Value ToJs(Napi::Env env) { return WriteResultToJs(env, result); }
+  Napi::Value ToJs(Napi::Env env, segbind::Handoff /*handoff*/) { return WriteResultToJs(env, result); }
 };
 
 // writeSegmentPacked(dbPath, epoch, fields, images, recordsPerCore, dbSizePages, options): the
@@ -163,16 +165,17 @@ struct WriteSegmentPackedOp {
     if (!encoded.ok()) return encoded;
     return WriteSegmentBytes(Fs(), db_path, epoch, &bytes, std::move(certificate), options, &result);
   }
-  Napi::Value ToJs(Napi::Env env) { return WriteResultToJs(env, result); }
+  Napi::Value ToJs(Napi::Env env, segbind::Handoff /*handoff*/) { return WriteResultToJs(env, result); }
 };
 
 // Shared by readSegment and decodeSegment: header, certificate, packed records.
-Napi::Value ContentsToJs(Napi::Env env, const SegmentView& contents, PackedRecords* packed) {
+Napi::Value ContentsToJs(Napi::Env env, const SegmentView& contents, PackedRecords* packed,
+                         segbind::Handoff handoff) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("header", segbind::HeaderToJs(env, contents.header));
   out.Set("certificate", contents.certificate ? segbind::CertificateToJs(env, *contents.certificate)
                                               : env.Null());
-  out.Set("records", segbind::PackedToJs(env, packed));
+  out.Set("records", segbind::PackedToJs(env, packed, handoff));
   return out;
 }
 
@@ -219,8 +222,8 @@ struct ReadSegmentOp {
     }
     return Status::OK();
   }
-  Napi::Value ToJs(Napi::Env env) {
-    Napi::Value out = ContentsToJs(env, contents, &packed);
+  Napi::Value ToJs(Napi::Env env, segbind::Handoff handoff) {
+    Napi::Value out = ContentsToJs(env, contents, &packed, handoff);
     if (!is_log) return out;
     Napi::Object o = out.As<Napi::Object>();
     Napi::Array frames = Napi::Array::New(env, frame_headers.size());
@@ -253,7 +256,7 @@ struct ListSegmentsOp {
   explicit ListSegmentsOp(const Napi::CallbackInfo& info)
       : db_path(segbind::ParsePath(info[0], "dbPath")) {}
   Status Run() { return ListSegments(Fs(), db_path, &entries); }
-  Napi::Value ToJs(Napi::Env env) {
+  Napi::Value ToJs(Napi::Env env, segbind::Handoff /*handoff*/) {
     Napi::Array out = Napi::Array::New(env, entries.size());
     for (size_t i = 0; i < entries.size(); ++i) {
       Napi::Object e = Napi::Object::New(env);
@@ -273,7 +276,7 @@ struct DeleteSegmentOp {
     PWAL_RETURN_IF_ERROR(CheckNoOpenWal(DbPathOfSegment(path), "deleteSegment"));
     return DeleteSegment(Fs(), path);
   }
-  Napi::Value ToJs(Napi::Env env) { return env.Undefined(); }
+  Napi::Value ToJs(Napi::Env env, segbind::Handoff /*handoff*/) { return env.Undefined(); }
 };
 
 // isUnwrittenSegmentFile(path): the readers' rule for a prepared file never published (so the
@@ -284,7 +287,7 @@ struct IsUnwrittenSegmentOp {
   explicit IsUnwrittenSegmentOp(const Napi::CallbackInfo& info)
       : path(segbind::ParsePath(info[0], "path")) {}
   Status Run() { return IsUnwrittenSegmentFile(Fs(), path, &unwritten); }
-  Napi::Value ToJs(Napi::Env env) { return Napi::Boolean::New(env, unwritten); }
+  Napi::Value ToJs(Napi::Env env, segbind::Handoff /*handoff*/) { return Napi::Boolean::New(env, unwritten); }
 };
 
 struct RecoverSegmentsOp {
@@ -309,10 +312,10 @@ struct RecoverSegmentsOp {
     }
     return Status::OK();
   }
-  Napi::Value ToJs(Napi::Env env) {
+  Napi::Value ToJs(Napi::Env env, segbind::Handoff handoff) {
     Napi::Object out = Napi::Object::New(env);
     out.Set("result", segbind::RecoveryResultToJs(env, result));
-    out.Set("records", segbind::PackedToJs(env, &packed));
+    out.Set("records", segbind::PackedToJs(env, &packed, handoff));
     return out;
   }
 };
@@ -323,7 +326,7 @@ struct MaxDurableEpochOp {
   explicit MaxDurableEpochOp(const Napi::CallbackInfo& info)
       : db_path(segbind::ParsePath(info[0], "dbPath")) {}
   Status Run() { return MaxDurableEpoch(Fs(), db_path, &epoch); }
-  Napi::Value ToJs(Napi::Env env) {
+  Napi::Value ToJs(Napi::Env env, segbind::Handoff /*handoff*/) {
     return epoch ? segbind::U64ToJs(env, *epoch) : env.Undefined();
   }
 };
@@ -337,7 +340,7 @@ struct CleanupSegmentsOp {
     PWAL_RETURN_IF_ERROR(CheckNoOpenWal(db_path, "cleanupSegments"));
     return CleanupSegments(Fs(), db_path, &count);
   }
-  Napi::Value ToJs(Napi::Env env) { return Napi::Number::New(env, static_cast<double>(count)); }
+  Napi::Value ToJs(Napi::Env env, segbind::Handoff /*handoff*/) { return Napi::Number::New(env, static_cast<double>(count)); }
 };
 
 // prepareSegments(dbPath, firstEpoch, count, sizeBytes, { fsyncPolicy }) -> files made.
@@ -360,7 +363,7 @@ struct PrepareSegmentsOp {
     return PrepareSegmentFiles(Fs(), db_path, first_epoch, count, size, options.fsync_policy,
                                &prepared);
   }
-  Napi::Value ToJs(Napi::Env env) { return Napi::Number::New(env, static_cast<double>(prepared)); }
+  Napi::Value ToJs(Napi::Env env, segbind::Handoff /*handoff*/) { return Napi::Number::New(env, static_cast<double>(prepared)); }
 };
 
 // decodeSegmentSync(bytes): decodes an in-memory image (no file involved). Sync only: the bytes
@@ -377,7 +380,7 @@ Napi::Value DecodeSegmentSync(const Napi::CallbackInfo& info) {
     PackedRecords packed;
     if (st.ok()) st = segbind::PackSegment(&bytes, &contents, &packed);
     if (!st.ok()) throw StatusToError(info.Env(), st);
-    return ContentsToJs(info.Env(), contents, &packed);
+    return ContentsToJs(info.Env(), contents, &packed, segbind::Handoff::kCopy);
   });
 }
 

@@ -229,6 +229,39 @@ Napi::Value VectorToArrayBuffer(Napi::Env env, std::vector<T>* v, napi_finalize 
   return Napi::Value(env, result);
 }
 
+// A copy of [data, data+n) in memory V8 owns (node::Buffer::Copy: not zero-filled first), as an
+// ArrayBuffer of exactly n bytes. The collector frees it as soon as it is unreachable; no
+// finalizer of ours is involved.
+Napi::Value CopyToArrayBuffer(Napi::Env env, const void* data, size_t n) {
+  napi_value result;
+  if (n > 0) {
+    napi_value buffer;
+    void* copy = nullptr;
+    if (napi_create_buffer_copy(env, n, data, &copy, &buffer) == napi_ok) {
+      napi_value ab;
+      size_t offset = 1;
+      size_t length = 0;
+      if (napi_get_typedarray_info(env, buffer, nullptr, &length, nullptr, &ab, &offset) == napi_ok &&
+          offset == 0 && length == n) {
+        bool whole = false;
+        size_t ab_length = 0;
+        void* unused = nullptr;
+        if (napi_get_arraybuffer_info(env, ab, &unused, &ab_length) == napi_ok && ab_length == n) whole = true;
+        if (whole) return Napi::Value(env, ab);
+      }
+    }
+  }
+  // Not a Buffer of its own (a runtime that pools small Buffers), or nothing to copy.
+  void* out = nullptr;
+  if (napi_create_arraybuffer(env, n, &out, &result) != napi_ok) {
+    throw Napi::Error::New(env, "cannot allocate a " + std::to_string(n) +
+                                    "-byte ArrayBuffer for the records (use iterateSegmentRecords "
+                                    "for logs larger than memory)");
+  }
+  if (n > 0) std::memcpy(out, data, n);
+  return Napi::Value(env, result);
+}
+
 void FreeSegmentBytes(napi_env, void* data, void* hint) {
   SegmentBytes::Free(static_cast<uint8_t*>(data), reinterpret_cast<size_t>(hint));
 }
@@ -513,7 +546,7 @@ namespace {
 void DeleteViews(napi_env, void*, void* hint) { delete static_cast<std::vector<RecordView>*>(hint); }
 }  // namespace
 
-Napi::Object PackedToJs(Napi::Env env, PackedRecords* packed) {
+Napi::Object PackedToJs(Napi::Env env, PackedRecords* packed, Handoff handoff) {
   // The buffers handed out are freed by finalizers in this library (into the process-wide
   // buffer pool), possibly in another environment after a transfer, so the library must stay
   // mapped as long as any of them can exist: pin it (idempotent; see wal_pin.h).
@@ -526,9 +559,19 @@ Napi::Object PackedToJs(Napi::Env env, PackedRecords* packed) {
     PackedSegment& seg = packed->segments[i];
     Napi::Object s = Napi::Object::New(env);
     s.Set("count", Napi::Number::New(env, static_cast<double>(seg.views.size())));
-    if (!seg.shares_bytes) file_bytes = SegmentBytesToArrayBuffer(env, &seg.bytes);
-    s.Set("bytes", file_bytes);
-    s.Set("views", VectorToArrayBuffer(env, &seg.views, DeleteViews));
+    if (handoff == Handoff::kCopy) {
+      if (!seg.shares_bytes) {
+        file_bytes = CopyToArrayBuffer(env, seg.bytes.data(), seg.bytes.size());
+        seg.bytes.Reset();  // back to the pool now: the next file read reuses it
+      }
+      s.Set("bytes", file_bytes);
+      s.Set("views", CopyToArrayBuffer(env, seg.views.data(), seg.views.size() * sizeof(RecordView)));
+      std::vector<RecordView>().swap(seg.views);
+    } else {
+      if (!seg.shares_bytes) file_bytes = SegmentBytesToArrayBuffer(env, &seg.bytes);
+      s.Set("bytes", file_bytes);
+      s.Set("views", VectorToArrayBuffer(env, &seg.views, DeleteViews));
+    }
     s.Set("epoch", U64ToJs(env, seg.epoch));
     segments.Set(static_cast<uint32_t>(i), s);
   }
