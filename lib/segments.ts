@@ -487,8 +487,9 @@ export function cleanupSegmentsSync(dbPath: string | URL): number {
 }
 
 /**
- * Iterates the durable records of `dbPath` in replay order, reading one segment at a time (only
- * one segment's records are in memory), for logs larger than memory. Applies the same rules as
+ * Iterates the durable records of `dbPath` in replay order, for logs larger than memory: one
+ * segment's records at a time, while the next segment file is read and decoded off the event
+ * loop (at most two files' bytes in memory). Applies the same rules as
  * {@link recoverSegments}: the same records come out, the same errors are thrown, and a torn tail
  * ends the iteration without an error. The generator's return value (seen by a manual `next()`
  * loop) is a {@link SegmentIterationSummary}.
@@ -514,14 +515,24 @@ export async function* iterateSegmentRecords(
   };
   let prevEpoch: bigint | null = null; // the previous segment applied (skipped files do not count)
   let skippedUnwritten = false; // an unwritten prepared file since the previous segment
+  // The next file is read (on the thread pool) while this one's records are yielded. Its
+  // promise never rejects, so a read nobody awaits (the caller stopped early) reports nothing.
+  type Read = { ok: true; raw: NativeSegmentContents } | { ok: false; error: unknown };
+  const read = (i: number): Promise<Read> =>
+    native.readSegment(segments[i].path).then(
+      (raw): Read => ({ ok: true, raw }),
+      (error: unknown): Read => ({ ok: false, error }),
+    );
+  let ahead = segments.length > 0 ? read(0) : undefined;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i];
-    let raw: NativeSegmentContents | undefined;
+    const got = await ahead!;
+    ahead = i + 1 < segments.length ? read(i + 1) : undefined;
+    let raw: NativeSegmentContents | undefined = got.ok ? got.raw : undefined;
     let failure: CodedError | undefined;
     let undecodable = false;
-    try {
-      raw = await native.readSegment(seg.path);
-    } catch (e) {
+    if (!got.ok) {
+      const e = got.error;
       if ((e as CodedError).code !== 'WAL_CORRUPTION') throw e;
       // An unwritten prepared file (never published: nothing acknowledged in it) is not a
       // segment; one before the last is skipped, as recovery does.
@@ -571,7 +582,7 @@ export async function* iterateSegmentRecords(
       summary.segmentsRecovered += 1;
       summary.recordsApplied += records.length;
       summary.epochs.push(seg.epoch);
-      yield* records;
+      for (const r of records) yield r;
       continue;
     }
     // A log file: its frames (chained by the addon), the same rules as recoverSegments.
@@ -586,7 +597,7 @@ export async function* iterateSegmentRecords(
       summary.segmentsRecovered += 1;
       summary.recordsApplied += records.length;
       summary.epochs.push(f.header.epoch);
-      yield* records;
+      for (const r of records) yield r;
     }
     if (damage !== null) {
       const where = `log file ${seg.path}: ${damage.message}`;

@@ -165,7 +165,7 @@ describe('segments: iterateSegmentRecords', () => {
     });
   });
 
-  test('reads one segment at a time (a later segment is read only when reached)', async () => {
+  test('reads at most one segment ahead (segment 3 is read only once segment 2 is reached)', async () => {
     const db = path.join(tmp(), 'lazy.db');
     for (let e = 1; e <= 3; e++) await writeSegment(db, smallBatch(e), OFF);
     const gen = iterateSegmentRecords(db);
@@ -181,6 +181,33 @@ describe('segments: iterateSegmentRecords', () => {
     const rest = (await drain(gen)).records;
     expect(rest.map((r) => r.epoch)).toEqual([1n, 2n, 2n, 3n, 3n]);
     expect(rest[3].afterImage.toString()).toBe('replaced');
+  });
+
+  test('a file that cannot be read fails the iteration only once the segments before it are yielded', async () => {
+    const db = path.join(tmp(), 'ahead.db');
+    for (let e = 1; e <= 3; e++) await writeSegment(db, smallBatch(e), { ...OFF, prevDurableEpoch: e > 1 ? e - 1 : null });
+    // Segment 2's name now holds a directory: reading it fails with an I/O error (not corruption).
+    fs.unlinkSync(segmentPath(db, 2));
+    fs.mkdirSync(segmentPath(db, 2));
+    const gen = iterateSegmentRecords(db);
+    const seen: WalRecord[] = [];
+    const err = await catchRejection(
+      (async () => {
+        for (;;) {
+          const r = await gen.next();
+          if (r.done) return;
+          seen.push(r.value);
+        }
+      })(),
+    );
+    // Segment 2 was read while segment 1's records were yielded; its failure waited for them.
+    expect(seen.map((r) => r.epoch)).toEqual([1n, 1n]);
+    expect(err.code).toBe('WAL_IO');
+    expect(err.message).toContain(segmentPath(db, 2));
+    // A caller that stops early never sees the failed read ahead.
+    const early = iterateSegmentRecords(db);
+    expect(((await early.next()).value as WalRecord).epoch).toBe(1n);
+    expect(await early.return(undefined as never)).toEqual({ done: true, value: undefined });
   });
 
   test('same rules as recovery: torn tail, corruption, gap, skipCorrupt', async () => {
