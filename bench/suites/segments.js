@@ -468,7 +468,13 @@ async function recovery(ctx, dir) {
     } else {
       const v = toMR(ours.median);
       const c = toMR(columnar.median);
-      notes.push(`target recovery >= 2 M records/s on 128-byte records: recoverSegments (one object per record) ${v.toFixed(2)} M/s wall — ${v >= 2 ? 'met' : 'NOT met'} (${toMR(ours.cpu.median).toFixed(2)} M per CPU-second); recoverSegmentsColumnar (columns, images on demand) ${c.toFixed(2)} M/s wall — ${c >= 2 ? 'met' : 'NOT met'} (${toMR(columnar.cpu.median).toFixed(2)} M per CPU-second)`);
+      const it = toMR(iter.median);
+      const verdict = (x) => (x >= 2 ? 'met' : 'NOT met');
+      notes.push(
+        `target recovery >= 2 M records/s on 128-byte records: iterateSegmentRecords (one object per record, consumed as they come) ${it.toFixed(2)} M/s wall — ${verdict(it)} (${toMR(iter.cpu.median).toFixed(2)} M per CPU-second); ` +
+          `recoverSegmentsColumnar (columns, images on demand) ${c.toFixed(2)} M/s wall — ${verdict(c)} (${toMR(columnar.cpu.median).toFixed(2)} M per CPU-second); ` +
+          `recoverSegments (one object per record, all alive in one array) ${v.toFixed(2)} M/s wall — ${verdict(v)} (${toMR(ours.cpu.median).toFixed(2)} M per CPU-second)`,
+      );
     }
   }
   for (const n of notes) gbps.note(n);
