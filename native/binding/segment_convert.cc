@@ -203,55 +203,25 @@ void ParseRecord(Napi::Value value, const std::string& records_name, uint32_t in
 
 
 
-// Hands a vector's memory to JS without copying when the runtime allows external buffers,
-// otherwise copies it.
-template <typename T>
-Napi::Value VectorToArrayBuffer(Napi::Env env, std::vector<T>* v, napi_finalize finalize) {
-  const size_t byte_length = v->size() * sizeof(T);
-  napi_value result;
-  if (byte_length > 0) {
-    auto* owned = new std::vector<T>(std::move(*v));
-    napi_status st = napi_create_external_arraybuffer(env, owned->data(), byte_length, finalize,
-                                                      owned, &result);
-    if (st == napi_ok) return Napi::Value(env, result);
-    *v = std::move(*owned);
-    delete owned;
-  }
-  void* data = nullptr;
-  napi_status st = napi_create_arraybuffer(env, byte_length, &data, &result);
-  if (st != napi_ok) {
-    throw Napi::Error::New(env, "cannot allocate a " + std::to_string(byte_length) +
-                                    "-byte ArrayBuffer for the records (use iterateSegmentRecords "
-                                    "for logs larger than memory)");
-  }
-  if (byte_length > 0) std::memcpy(data, v->data(), byte_length);
-  std::vector<T>().swap(*v);
-  return Napi::Value(env, result);
-}
-
-// A copy of [data, data+n) in memory V8 owns (node::Buffer::Copy: not zero-filled first), as an
-// ArrayBuffer of exactly n bytes. The collector frees it as soon as it is unreachable; no
-// finalizer of ours is involved.
+// A copy of [data, data+n) in memory V8 owns, as an ArrayBuffer of exactly n bytes: the
+// collector frees it as soon as it is unreachable, with no finalizer of ours involved.
+// napi_create_buffer_copy does not zero-fill first (napi_create_arraybuffer would); its
+// ArrayBuffer is used when it is the Buffer's own, whole.
 Napi::Value CopyToArrayBuffer(Napi::Env env, const void* data, size_t n) {
-  napi_value result;
   if (n > 0) {
     napi_value buffer;
     void* copy = nullptr;
-    if (napi_create_buffer_copy(env, n, data, &copy, &buffer) == napi_ok) {
-      napi_value ab;
-      size_t offset = 1;
-      size_t length = 0;
-      if (napi_get_typedarray_info(env, buffer, nullptr, &length, nullptr, &ab, &offset) == napi_ok &&
-          offset == 0 && length == n) {
-        bool whole = false;
-        size_t ab_length = 0;
-        void* unused = nullptr;
-        if (napi_get_arraybuffer_info(env, ab, &unused, &ab_length) == napi_ok && ab_length == n) whole = true;
-        if (whole) return Napi::Value(env, ab);
-      }
+    napi_value ab;
+    size_t offset = 1;
+    void* ab_data = nullptr;
+    size_t ab_length = 0;
+    if (napi_create_buffer_copy(env, n, data, &copy, &buffer) == napi_ok &&
+        napi_get_typedarray_info(env, buffer, nullptr, nullptr, nullptr, &ab, &offset) == napi_ok &&
+        napi_get_arraybuffer_info(env, ab, &ab_data, &ab_length) == napi_ok && offset == 0 && ab_length == n) {
+      return Napi::Value(env, ab);
     }
   }
-  // Not a Buffer of its own (a runtime that pools small Buffers), or nothing to copy.
+  napi_value result;
   void* out = nullptr;
   if (napi_create_arraybuffer(env, n, &out, &result) != napi_ok) {
     throw Napi::Error::New(env, "cannot allocate a " + std::to_string(n) +
@@ -262,34 +232,46 @@ Napi::Value CopyToArrayBuffer(Napi::Env env, const void* data, size_t n) {
   return Napi::Value(env, result);
 }
 
+// Hands a vector's memory to JS (see Handoff), leaving *v empty. kZeroCopy falls back to a
+// copy on runtimes without external buffers.
+template <typename T>
+Napi::Value VectorToArrayBuffer(Napi::Env env, std::vector<T>* v, napi_finalize finalize, Handoff handoff) {
+  const size_t byte_length = v->size() * sizeof(T);
+  if (handoff == Handoff::kZeroCopy && byte_length > 0) {
+    auto* owned = new std::vector<T>(std::move(*v));
+    napi_value result;
+    if (napi_create_external_arraybuffer(env, owned->data(), byte_length, finalize, owned, &result) == napi_ok) {
+      return Napi::Value(env, result);
+    }
+    *v = std::move(*owned);
+    delete owned;
+  }
+  Napi::Value out = CopyToArrayBuffer(env, v->data(), byte_length);
+  std::vector<T>().swap(*v);
+  return out;
+}
+
 void FreeSegmentBytes(napi_env, void* data, void* hint) {
   SegmentBytes::Free(static_cast<uint8_t*>(data), reinterpret_cast<size_t>(hint));
 }
 
-Napi::Value SegmentBytesToArrayBuffer(Napi::Env env, SegmentBytes* raw) {
-  napi_value result;
+// A segment file's bytes to JS (see Handoff), leaving *raw empty (its buffer back in the pool
+// at once when copied, for the next read to reuse).
+Napi::Value SegmentBytesToArrayBuffer(Napi::Env env, SegmentBytes* raw, Handoff handoff) {
   const size_t size = raw->size();
-  if (size > 0) {
-    uint8_t* data = raw->data();
+  if (handoff == Handoff::kZeroCopy && size > 0) {
     size_t capacity = 0;
-    raw->Release(&capacity);
-    napi_status st = napi_create_external_arraybuffer(env, data, size, FreeSegmentBytes,
-                                                      reinterpret_cast<void*>(capacity), &result);
-    if (st == napi_ok) return Napi::Value(env, result);
-    // Runtimes without external buffers: one copy.
-    void* copy = nullptr;
-    st = napi_create_arraybuffer(env, size, &copy, &result);
-    if (st == napi_ok) std::memcpy(copy, data, size);
-    SegmentBytes::Free(data, capacity);
-    if (st == napi_ok) return Napi::Value(env, result);
-  } else {
-    raw->Reset();
-    void* unused = nullptr;
-    if (napi_create_arraybuffer(env, 0, &unused, &result) == napi_ok) return Napi::Value(env, result);
+    uint8_t* data = raw->Release(&capacity);
+    napi_value result;
+    if (napi_create_external_arraybuffer(env, data, size, FreeSegmentBytes, reinterpret_cast<void*>(capacity),
+                                         &result) == napi_ok) {
+      return Napi::Value(env, result);
+    }
+    raw->Adopt(data, size, capacity);  // runtimes without external buffers: copied below
   }
-  throw Napi::Error::New(env, "cannot allocate a " + std::to_string(size) +
-                                  "-byte ArrayBuffer for a segment's records (use "
-                                  "iterateSegmentRecords for logs larger than memory)");
+  Napi::Value out = CopyToArrayBuffer(env, raw->data(), size);
+  raw->Reset();
+  return out;
 }
 
 }  // namespace
@@ -559,19 +541,9 @@ Napi::Object PackedToJs(Napi::Env env, PackedRecords* packed, Handoff handoff) {
     PackedSegment& seg = packed->segments[i];
     Napi::Object s = Napi::Object::New(env);
     s.Set("count", Napi::Number::New(env, static_cast<double>(seg.views.size())));
-    if (handoff == Handoff::kCopy) {
-      if (!seg.shares_bytes) {
-        file_bytes = CopyToArrayBuffer(env, seg.bytes.data(), seg.bytes.size());
-        seg.bytes.Reset();  // back to the pool now: the next file read reuses it
-      }
-      s.Set("bytes", file_bytes);
-      s.Set("views", CopyToArrayBuffer(env, seg.views.data(), seg.views.size() * sizeof(RecordView)));
-      std::vector<RecordView>().swap(seg.views);
-    } else {
-      if (!seg.shares_bytes) file_bytes = SegmentBytesToArrayBuffer(env, &seg.bytes);
-      s.Set("bytes", file_bytes);
-      s.Set("views", VectorToArrayBuffer(env, &seg.views, DeleteViews));
-    }
+    if (!seg.shares_bytes) file_bytes = SegmentBytesToArrayBuffer(env, &seg.bytes, handoff);
+    s.Set("bytes", file_bytes);
+    s.Set("views", VectorToArrayBuffer(env, &seg.views, DeleteViews, handoff));
     s.Set("epoch", U64ToJs(env, seg.epoch));
     segments.Set(static_cast<uint32_t>(i), s);
   }

@@ -161,6 +161,13 @@ uint8_t* SegmentBytes::Release(size_t* capacity) {
   return data;
 }
 
+void SegmentBytes::Adopt(uint8_t* data, size_t size, size_t capacity) {
+  Reset();
+  data_ = data;
+  size_ = size;
+  capacity_ = capacity;
+}
+
 void SegmentBytes::Free(uint8_t* data, size_t capacity) {
   if (data == nullptr) return;
   if (capacity >= kPoolMinBytes) {

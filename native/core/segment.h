@@ -179,6 +179,8 @@ class SegmentBytes {
   void ZeroPadTo(size_t n);
   // Gives up ownership of the memory; return it with SegmentBytes::Free(ptr, *capacity).
   uint8_t* Release(size_t* capacity);
+  // Takes back memory that Release gave up (size <= capacity), replacing the contents.
+  void Adopt(uint8_t* data, size_t size, size_t capacity);
   static void Free(uint8_t* data, size_t capacity);
 
  private:
