@@ -72,9 +72,12 @@ export interface NativeWalHandle {
     dbSizeIfCommit: unknown,
   ): number;
   submit(txnId: unknown, txnEpoch: unknown, commitSeq: unknown, frames: readonly unknown[]): number;
-  /** submitOne with the numbers in the scratch array given to setScratch (id, txn epoch, commitSeq, pageNumber, dbSizeIfCommit). */
-  submitScratch(pageData: unknown): number;
-  setScratch(scratch: Float64Array): void;
+  /**
+   * Binds `scratch` (id, txn epoch, commitSeq, pageNumber, dbSizeIfCommit) and returns
+   * submitScratch(pageData): submitOne with those numbers, as a plain function bound to this
+   * handle (no `this`; a call after the handle is gone throws WAL_CLOSED).
+   */
+  bindScratch(scratch: Float64Array): (pageData: unknown) => number;
   currentEpoch(): number;
   /** -1 when no epoch is durable yet. */
   durableEpoch(): number;

@@ -115,6 +115,8 @@ export class ParallelWalCoordinator {
   #native: NativeWalHandle | null;
   /** The numbers of a one-frame commit, read by the native submitScratch (see submitBatch). */
   readonly #scratch = new Float64Array(5);
+  /** The native fast path for one-frame commits, bound to #native and #scratch. */
+  #submitScratch: (pageData: unknown) => number;
   readonly #dbPath: string;
   readonly #options: ResolvedWalOptions;
   readonly #waiters = new EpochWaiters();
@@ -164,7 +166,7 @@ export class ParallelWalCoordinator {
     } catch (e) {
       throw fromNative(e);
     }
-    this.#native.setScratch(this.#scratch);
+    this.#submitScratch = this.#native.bindScratch(this.#scratch);
     this.#initControl();
   }
 
@@ -243,7 +245,7 @@ export class ParallelWalCoordinator {
           s[2] = seq;
           s[3] = page;
           s[4] = dbSize ?? 0;
-          return n.submitScratch(f.pageData);
+          return this.#submitScratch(f.pageData);
         }
         return n.submitOne(id, txnEpoch, seq, page, f.pageData, dbSize);
       }

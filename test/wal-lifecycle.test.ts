@@ -3,11 +3,57 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+
 import { ParallelWal, parallelWalCoordinatorForPath, removeParallelWalCoordinator } from '../lib';
+import { native, type NativeWalOptions } from '../lib/native';
+import { catchError } from './helpers';
 import { FIXTURES, ensureFreshDist, oneFrame, recovered, removeTmpDirs, runChild, tmpDbPath } from './wal-helpers';
 
 beforeAll(() => ensureFreshDist());
 afterAll(() => removeTmpDirs());
+
+describe('the native one-frame submit function', () => {
+  // submitScratch is a plain function bound to its handle (not a method that unwraps `this`).
+  // It must never reach a handle that was closed or collected: each call then throws WAL_CLOSED.
+  test('throws WAL_CLOSED once its handle is closed, and once the handle is collected', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const p = tmpDbPath();
+    const data = Buffer.alloc(16, 1);
+    let handle: ReturnType<typeof open> | undefined = open();
+    function open() {
+      // Every option has a native default (native/binding/wal_options.cc).
+      const h = new native.NativeWal(p, {} as NativeWalOptions, () => {});
+      const scratch = new Float64Array([7, 0, 7, 1, 0]); // id, txn epoch, commitSeq, pageNumber, dbSize
+      return { h, submit: h.bindScratch(scratch) };
+    }
+    // Live: the function submits through its handle.
+    expect(handle.submit(data)).toBe(handle.h.currentEpoch());
+    const submit = handle.submit;
+    handle.h.close(false);
+    expect(catchError(() => submit(data)).code).toBe('WAL_CLOSED');
+    // Collected: drop the handle, collect until it is gone, then let its finalizer run (Node
+    // queues it behind the collection; this immediate is queued after it).
+    // (A WeakRef's target stays alive until the end of the task that read it: collect in a
+    // later task than the check.)
+    const gone = new WeakRef(handle.h);
+    handle = undefined;
+    let collected = false;
+    for (let i = 0; i < 50 && !collected; i++) {
+      await new Promise<void>((r) => setImmediate(r));
+      gc();
+      await new Promise<void>((r) => setImmediate(r));
+      collected = gone.deref() === undefined;
+    }
+    expect(collected).toBe(true);
+    await new Promise<void>((r) => setImmediate(r));
+    const err = catchError(() => submit(data));
+    expect(err.code).toBe('WAL_CLOSED');
+    expect(err.message).toMatch(/handle was collected/);
+  });
+});
 
 describe('process lifecycle (child processes)', () => {
   test('an idle open WAL does not keep the process alive', async () => {
