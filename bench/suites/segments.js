@@ -131,6 +131,39 @@ function map(st, f) {
   return { median: a, min: Math.min(b, c), max: Math.max(b, c) };
 }
 
+/**
+ * One parallel-wal variant of an interleaved measurement: each op writes the next epoch
+ * (base, base + 1, ...) of `batches` (in rotation) to `db`, and `after` hands the segment's path
+ * to `dispose`. With `ahead`, the epochs go into files prepareSegments made `ahead.count` at a
+ * time in `after` (untimed, as an application would make them in the background; the time is
+ * added to `ahead.cost` when given).
+ */
+function segmentWriter({ db, batches, base, sync, policy, ahead, dispose }) {
+  let next = base;
+  const prepare = () => {
+    const t0 = performance.now();
+    const made = wal.prepareSegmentsSync(db, { firstEpoch: next, count: ahead.count, sizeBytes: ahead.sizeBytes, fsyncPolicy: policy });
+    if (ahead.cost) {
+      ahead.cost.files += made;
+      ahead.cost.ms += performance.now() - t0;
+    }
+  };
+  if (ahead) prepare();
+  return {
+    op: () => {
+      const b = batches[next % batches.length];
+      for (const r of b.records) r.epoch = next;
+      b.epoch = next;
+      return sync ? void wal.writeSegmentSync(db, b, { fsyncPolicy: policy }) : wal.writeSegment(db, b, { fsyncPolicy: policy });
+    },
+    after: () => {
+      dispose(wal.segmentPath(db, next));
+      next++;
+      if (ahead && (next - base) % ahead.count === 0) prepare();
+    },
+  };
+}
+
 async function writeThroughput(ctx, dir) {
   const q = ctx.quick;
   const mbps = new Table({ title: 'Segment write', metric: 'throughput', unit: 'MB/s', higherIsBetter: true });
@@ -142,7 +175,7 @@ async function writeThroughput(ctx, dir) {
   };
   const checks = [];
   const db = path.join(dir, 'write.db');
-  let epoch = 1;
+  let range = 0; // each variant of each round writes its own range of epochs
   for (const [label, bytes] of [['1 MiB epoch', MiB], ['64 KiB epoch', 64 * KiB]]) {
     const batches = [];
     for (let i = 0; i < 8; i++) batches.push(makeBatch(0, bytes, 4 * KiB));
@@ -154,55 +187,22 @@ async function writeThroughput(ctx, dir) {
     for (const policy of ['full', 'normal', 'off']) {
       const samples = q ? 3 : 5;
       const ops = policy === 'off' ? (q ? 40 : 100) : q ? 15 : 40;
-      // Each variant writes to names of its own; parallel-wal's epochs are numbered per call.
-      const ourOp = (sync) => () => {
-        const e = epoch++;
-        const b = batches[e % batches.length];
-        for (const r of b.records) r.epoch = e;
-        b.epoch = e;
-        lastEpoch = e;
-        return sync ? void wal.writeSegmentSync(db, b, { fsyncPolicy: policy }) : wal.writeSegment(db, b, { fsyncPolicy: policy });
-      };
-      let lastEpoch = 0;
-      const dropOurs = () => fs.unlinkSync(wal.segmentPath(db, lastEpoch));
-      // The same calls into files made ahead with prepareSegments (each variant its own range of
-      // epochs; the files are made AHEAD at a time in `after`, untimed, as an application would
-      // make them in the background, and their cost is reported separately below). A prepared
-      // file is at most 1 MiB, so the 1 MiB epoch (a little more on disk) extends it slightly.
-      const AHEAD = 16;
-      const prepSize = Math.min(probe, MiB);
+      // The same calls into files made ahead with prepareSegments (their cost is reported
+      // separately below). A prepared file is at most 1 MiB, so the 1 MiB epoch (a little more on
+      // disk) extends it slightly.
       const prep = { ms: 0, files: 0 };
-      const aheadOp = (sync, base) => {
-        let next = base;
-        const prepare = () => {
-          const t0 = performance.now();
-          prep.files += wal.prepareSegmentsSync(db, { firstEpoch: next, count: AHEAD, sizeBytes: prepSize, fsyncPolicy: policy });
-          prep.ms += performance.now() - t0;
-        };
-        prepare();
-        return {
-          op: () => {
-            const b = batches[next % batches.length];
-            for (const r of b.records) r.epoch = next;
-            b.epoch = next;
-            return sync ? void wal.writeSegmentSync(db, b, { fsyncPolicy: policy }) : wal.writeSegment(db, b, { fsyncPolicy: policy });
-          },
-          after: () => {
-            fs.unlinkSync(wal.segmentPath(db, next));
-            next++;
-            if ((next - base) % AHEAD === 0) prepare();
-          },
-        };
-      };
+      const ahead = { count: 16, sizeBytes: Math.min(probe, MiB), cost: prep };
+      const variant = (sync, made) =>
+        segmentWriter({ db, batches, base: (range += 100_000), sync, policy, ahead: made ? ahead : undefined, dispose: fs.unlinkSync });
       const m = await measureInterleaved({
         samples,
         ops,
         variants: {
-          ours: { op: ourOp(false), after: dropOurs },
+          ours: variant(false, false),
           // The same calls without the thread-pool hop (the raw loops below are synchronous too).
-          oursSync: { op: ourOp(true), after: dropOurs },
-          oursAhead: aheadOp(false, 10_000_000),
-          oursAheadSync: aheadOp(true, 20_000_000),
+          oursSync: variant(true, false),
+          oursAhead: variant(false, true),
+          oursAheadSync: variant(true, true),
           raw: {
             op: (i) => {
               const fd = fs.openSync(path.join(dir, `raw-${i}`), 'wx');
@@ -287,24 +287,16 @@ async function smallEpoch(ctx, dir) {
   // Each variant writes its own range of epochs. The "made ahead" ones write into files that
   // prepareSegments made (untimed, in `after`, a batch at a time, as an application would do in
   // the background): the commit path is then one in-place write plus one data sync.
-  const AHEAD = 64;
-  const writer = (base, { sync, prepared, policy }) => {
-    let next = base;
-    const b = makeBatch(base, 128, 128);
-    if (prepared) wal.prepareSegmentsSync(db, { firstEpoch: base, count: AHEAD, fsyncPolicy: policy });
-    return {
-      op: () => {
-        b.epoch = next;
-        b.records[0].epoch = next;
-        return sync ? wal.writeSegmentSync(db, b, { fsyncPolicy: policy }) : wal.writeSegment(db, b, { fsyncPolicy: policy });
-      },
-      after: () => {
-        garbage.push(wal.segmentPath(db, next));
-        next++;
-        if (prepared && (next - base) % AHEAD === 0) wal.prepareSegmentsSync(db, { firstEpoch: next, count: AHEAD, fsyncPolicy: policy });
-      },
-    };
-  };
+  const writer = (base, { sync, prepared, policy }) =>
+    segmentWriter({
+      db,
+      batches: [makeBatch(base, 128, 128)],
+      base,
+      sync,
+      policy,
+      ahead: prepared ? { count: 64 } : undefined,
+      dispose: (p) => garbage.push(p),
+    });
   const appendPath = path.join(dir, 'append.log');
   const garbage = [];
   const checks = [];
