@@ -152,7 +152,7 @@ NativeWal::NativeWal(const Napi::CallbackInfo& info)
     auto ch = weak.lock();
     // JS resolves the epoch's commits next, and their callers commit again in that turn:
     // hold the next seal until the turn is over (lib/wal.ts calls endTurn()).
-    if (ch && ch->OnDurableEvent(ev)) core->HoldSealForTurn();
+    if (ch && ch->OnDurableEvent(ev)) core->HoldSealForTurn(ev.records);
   });
   // Registered after the TSFN: hooks run in reverse order, so this one runs before node
   // closes the TSFN at teardown.

@@ -443,8 +443,15 @@ bool Wal::HasPendingWork() const {
            pending_records_.load(std::memory_order_seq_cst) > 0));
 }
 
-void Wal::HoldSealForTurn() {
+void Wal::HoldSealForTurn(size_t resolved_records) {
   if (options_.policy != FlushPolicy::kAdaptive || options_.turn_hold_ns <= 0) return;
+  // Commits already waiting that are at least half as many as those being resolved: the turn
+  // would add no more than they are, and holding would leave the flusher idle for the turn
+  // while they wait (at 1,024 commits in flight the closed loop keeps two halves, one syncing
+  // while the other is resolved; holding for each turn cost ~40 us a cycle, ~10%). Seal them.
+  if (pending_records_.load(std::memory_order_seq_cst) >= std::max<size_t>(1, resolved_records / 2)) {
+    return;
+  }
   if (turn_hold_skip_.load(std::memory_order_relaxed) > 0) {
     turn_hold_skip_.fetch_sub(1, std::memory_order_relaxed);
     return;

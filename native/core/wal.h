@@ -296,16 +296,19 @@ class Wal {
 
   // Sealing after a consumer's turn (adaptive policy). A listener that hands a durable event to
   // a consumer who commits again at once (a JS thread resolving the commits' promises, whose
-  // callers commit again in the same turn) calls HoldSealForTurn(); the consumer calls EndTurn()
+  // callers commit again in the same turn) calls HoldSealForTurn(n); the consumer calls EndTurn()
   // when its turn is over. In between, the flusher does not seal what is pending, so the new
   // commits join the epoch of those already waiting instead of an epoch of their own one sync
   // later: a closed loop of N commits makes one epoch per sync instead of halves that alternate.
+  // `resolved_records` is how many records the event being handed over made durable: when the
+  // records already pending are at least half that many, no hold is taken (those commits would
+  // wait for a turn that adds no more than they are).
   // A hold lasts at most options.turn_hold_ns. One that runs out switches holds off for the next
   // 2, 4, 8, ... up to kTurnHoldSkip epochs while they keep running out (turns that long overlap
   // better with an epoch sealed at once); a turn that ends in time resets that.
   // Only when an epoch is sealed changes: never what becomes durable, nor in which order.
   // Any thread (HoldSealForTurn typically from a listener, on the flusher thread).
-  void HoldSealForTurn();
+  void HoldSealForTurn(size_t resolved_records);
   void EndTurn();
   static constexpr int kTurnHoldSkip = 64;
 

@@ -356,7 +356,7 @@ struct TurnConsumer {
   explicit TurnConsumer(Wal* wal) : wal_(wal) {
     id_ = wal->AddListener([this](const DurableEvent& ev) {
       if (ev.resend || ev.closed || ev.failed || !ev.durable_epoch) return;
-      wal_->HoldSealForTurn();
+      wal_->HoldSealForTurn(ev.records);
       events_.fetch_add(1);
     });
   }
@@ -467,6 +467,45 @@ TEST(Wal, AHoldThatRunsOutSealsAnywayAndHoldsBackOff) {
   wal->EndTurn();
   ASSERT_TRUE(wal->Close().ok());
   EXPECT_EQ(Recover(FileSystem::Default(), dir.Join("backoff.db")).size(), txn);
+}
+
+// No hold when the commits already pending are at least half the epoch being resolved: they
+// would wait for a turn that adds no more than they are (the closed loop's two halves at many
+// commits in flight). Fewer pending than that: held as before.
+TEST(Wal, NoHoldWhenThePendingCommitsAreHalfTheResolvedEpoch) {
+  TempDir dir;
+  WalOptions o = Stopped(1);
+  o.turn_hold_ns = kHourNs;
+  auto wal = MustOpen(dir.Join("hold-pending.db"), o);
+  uint64_t txn = 0;
+  auto commit = [&] {
+    OneFrame f(++txn, txn);
+    ASSERT_TRUE(wal->Submit(0, f.batch, nullptr).ok());
+  };
+  // An epoch of 8 records is flushed; then `pending` commits arrive before the event's
+  // consumer asks for a hold for it. Returns whether a hold was taken.
+  auto flushThenHold = [&](int pending) {
+    for (int i = 0; i < 8; ++i) commit();
+    EXPECT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok());
+    for (int i = 0; i < pending; ++i) commit();
+    const uint64_t before = wal->Stats().turn_holds;
+    wal->HoldSealForTurn(8);
+    const bool held = wal->Stats().turn_holds > before;
+    wal->EndTurn();
+    EXPECT_TRUE(wal->AdvanceAndFlush(10000, nullptr).ok());  // the pending ones, if any
+    return held;
+  };
+  EXPECT_TRUE(flushThenHold(0));
+  EXPECT_TRUE(flushThenHold(3));
+  EXPECT_FALSE(flushThenHold(4));
+  EXPECT_FALSE(flushThenHold(20));
+  // An event with no records (a re-sent state): any pending commit is sealed at once.
+  commit();
+  const uint64_t before = wal->Stats().turn_holds;
+  wal->HoldSealForTurn(0);
+  EXPECT_EQ(wal->Stats().turn_holds, before);
+  ASSERT_TRUE(wal->Close().ok());
+  EXPECT_EQ(Recover(FileSystem::Default(), dir.Join("hold-pending.db")).size(), txn);
 }
 
 // A manual flush and Close do not wait for a hold: they seal what is pending themselves (were
