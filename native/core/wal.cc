@@ -449,9 +449,8 @@ void Wal::HoldSealForTurn(size_t resolved_records) {
   // would add no more than they are, and holding would leave the flusher idle for the turn
   // while they wait (at 1,024 commits in flight the closed loop keeps two halves, one syncing
   // while the other is resolved; holding for each turn cost ~40 us a cycle, ~10%). Seal them.
-  if (pending_records_.load(std::memory_order_seq_cst) >= std::max<size_t>(1, resolved_records / 2)) {
-    return;
-  }
+  const uint64_t pending = pending_records_.load(std::memory_order_seq_cst);
+  if (pending >= std::max<size_t>(1, resolved_records / 2)) return;
   if (turn_hold_skip_.load(std::memory_order_relaxed) > 0) {
     turn_hold_skip_.fetch_sub(1, std::memory_order_relaxed);
     return;
