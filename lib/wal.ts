@@ -116,7 +116,7 @@ export class ParallelWalCoordinator {
   /** The numbers of a one-frame commit, read by the native submitScratch (see submitBatch). */
   readonly #scratch = new Float64Array(5);
   /** The native fast path for one-frame commits, bound to #native and #scratch. */
-  #submitScratch: (pageData: unknown) => number;
+  readonly #submitScratch: (pageData: unknown) => number;
   readonly #dbPath: string;
   readonly #options: ResolvedWalOptions;
   readonly #waiters = new EpochWaiters();

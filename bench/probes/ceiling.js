@@ -24,23 +24,23 @@ class NullGroup extends GroupCommitLog {
   }
 }
 
-function nullGroup({ batchObjects }) {
+function nullGroup({ batchObjects, payload }) {
   const log = new NullGroup(-1);
   let id = 1;
   return {
     op: batchObjects
       ? () => {
           const n = id++;
-          const b = { txnToken: { id: n, epoch: 0 }, commitSeq: n, frames: [{ pageNumber: (n % 1000000) + 1, pageData: null, dbSizeIfCommit: 1000001 }] };
-          return log.append(b.frames[0]);
+          const b = { txnToken: { id: n, epoch: 0 }, commitSeq: n, frames: [{ pageNumber: (n % 1000000) + 1, pageData: payload, dbSizeIfCommit: 1000001 }] };
+          return log.append(b.frames[0].pageData);
         }
-      : () => log.append(null),
+      : () => log.append(payload),
     close: () => log.waitIdle(),
   };
 }
 
 async function open(system, dir, payload) {
-  if (system === 'null-gc' || system === 'null-gc-batch') return nullGroup({ batchObjects: system === 'null-gc-batch' });
+  if (system === 'null-gc' || system === 'null-gc-batch') return nullGroup({ batchObjects: system === 'null-gc-batch', payload });
   const sys = SYSTEMS[{ jsgc: 'js-group-commit', pwal: 'parallel-wal' }[system]];
   if (!sys) throw new Error(`unknown system ${system}`);
   return sys.make(sys.load ? sys.load() : undefined)({ dir, payload });
